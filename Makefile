@@ -1,0 +1,143 @@
+# fastpath - the one entry point.
+#   make            BPF objects + the embedded router binary (build/$(ARCH)/fastpath)
+#   make bpf        build/bpf/NAME.{bpfel,bpfeb}.o and NAME.o (target-endian copy)
+#   make swift-build   host SwiftPM build (development, tests)
+#   make clean
+# Cross (work in progress): make ARCH=aarch64|armv7|x86_64 CROSS_COMPILE=aarch64-linux-gnu- SYSROOT=...
+
+SWIFT_BIN  ?= /opt/swift/usr/bin
+SWIFTC     ?= $(SWIFT_BIN)/swiftc
+SWIFT      ?= $(SWIFT_BIN)/swift
+CLANG      ?= $(SWIFT_BIN)/clang
+PKG_CONFIG ?= pkg-config
+
+ARCH          ?= x86_64
+CROSS_COMPILE ?=
+SYSROOT       ?=
+CC            := $(CROSS_COMPILE)gcc
+STRIP         := $(CROSS_COMPILE)strip
+
+BUILD   := build
+OUT     := $(BUILD)/$(ARCH)
+OBJDIR  := $(OUT)/obj
+MODDIR  := $(OUT)/modules
+
+# ---- per-architecture settings -------------------------------------------
+# SWIFT_TARGET: the embedded stdlib triple; BPF_ENDIAN: which object the
+# router loads as NAME.o.
+ifeq ($(ARCH),x86_64)
+SWIFT_TARGET := x86_64-unknown-linux-gnu
+BPF_ENDIAN   := bpfel
+else ifeq ($(ARCH),aarch64)
+SWIFT_TARGET := aarch64-none-none-elf
+BPF_ENDIAN   := bpfel
+else ifeq ($(ARCH),armv7)
+SWIFT_TARGET := armv7-none-none-eabi
+ARCH_SWIFTFLAGS := -Xcc -mfloat-abi=hard -Xllvm -float-abi=hard
+ARCH_LDFLAGS := -lm -Wl,--no-warn-mismatch
+BPF_ENDIAN   := bpfel
+else
+$(error unsupported ARCH=$(ARCH): use x86_64, aarch64 or armv7)
+endif
+
+EMBEDDED_LIBDIR := $(SWIFT_BIN)/../lib/swift/embedded/$(SWIFT_TARGET)
+
+ifneq ($(SYSROOT),)
+SYSROOT_CFLAGS     := --sysroot=$(SYSROOT)
+SYSROOT_SWIFTFLAGS := -Xcc --sysroot=$(SYSROOT)
+export PKG_CONFIG_SYSROOT_DIR := $(SYSROOT)
+export PKG_CONFIG_LIBDIR := $(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
+endif
+
+LIB_PKGS     := libbpf libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libnl-nf-3.0
+LIB_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+LIB_LDLIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
+
+CFLAGS  ?= -Os -g0
+CFLAGS  += -Wall -Wextra -Wno-unused-parameter -ffunction-sections -fdata-sections \
+           $(SYSROOT_CFLAGS) $(LIB_CFLAGS)
+LDFLAGS ?=
+LDFLAGS += -Wl,--gc-sections $(SYSROOT_CFLAGS)
+
+# Module search path: the C shim's and system libraries' module maps, and the
+# Swift modules built so far.
+SWIFT_INCLUDES := -I Sources/CFastPathShim/include -I Sources/CLibBPF -I Sources/CNetlink \
+                  -I $(MODDIR) $(addprefix -Xcc ,$(LIB_CFLAGS))
+SWIFTFLAGS ?= -Osize
+SWIFTFLAGS += -target $(SWIFT_TARGET) -enable-experimental-feature Embedded -wmo -parse-as-library \
+              -swift-version 6 -Xfrontend -function-sections \
+              $(ARCH_SWIFTFLAGS) $(SYSROOT_SWIFTFLAGS) $(SWIFT_INCLUDES)
+
+# ---- BPF -------------------------------------------------------------------
+BPF_SRC_DIR ?= bpf
+BPF_SRCS    := $(wildcard $(BPF_SRC_DIR)/*.bpf.c)
+BPF_NAMES   := $(patsubst $(BPF_SRC_DIR)/%.bpf.c,%,$(BPF_SRCS))
+BPF_HEADERS := $(wildcard $(BPF_SRC_DIR)/*.h)
+BPF_OBJS    := $(foreach n,$(BPF_NAMES),$(BUILD)/bpf/$(n).bpfel.o $(BUILD)/bpf/$(n).bpfeb.o $(BUILD)/bpf/$(n).o)
+BPF_CFLAGS  := -O2 -g -Wall -Werror -I/usr/include/$(shell gcc -dumpmachine)
+
+# ---- Swift modules, in dependency order ----------------------------------
+# Each module: one swiftc -wmo invocation emitting its .swiftmodule and .o.
+SWIFT_MODULES := FastPathKernel fastpath
+SHIM_OBJ      := $(OBJDIR)/CFastPathShim.o
+SWIFT_OBJS    := $(foreach m,$(SWIFT_MODULES),$(OBJDIR)/$(m).o)
+C_MODULE_FILES := $(wildcard Sources/CFastPathShim/include/*) Sources/CLibBPF/module.modulemap \
+                  Sources/CLibBPF/shim.h Sources/CNetlink/module.modulemap Sources/CNetlink/shim.h \
+                  $(BPF_SRC_DIR)/fastpath.h
+
+.PHONY: all bpf swift-build clean distclean size
+all: bpf $(OUT)/fastpath $(OUT)/fastpath.stripped size
+
+bpf: $(BPF_OBJS)
+
+$(BUILD)/bpf/%.bpfel.o: $(BPF_SRC_DIR)/%.bpf.c $(BPF_HEADERS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -target bpfel -c $< -o $@
+
+$(BUILD)/bpf/%.bpfeb.o: $(BPF_SRC_DIR)/%.bpf.c $(BPF_HEADERS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -target bpfeb -c $< -o $@
+
+$(BUILD)/bpf/%.o: $(BUILD)/bpf/%.$(BPF_ENDIAN).o
+	cp $< $@
+
+$(SHIM_OBJ): Sources/CFastPathShim/fastpath_shim.c $(C_MODULE_FILES)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I Sources/CFastPathShim/include -c $< -o $@
+
+# module sources and the modules each one imports
+FastPathKernel_SRCS := $(wildcard Sources/FastPathKernel/*.swift)
+FastPathKernel_DEPS :=
+fastpath_SRCS       := $(wildcard Sources/fastpath/*.swift)
+fastpath_DEPS       := FastPathKernel
+
+define swift_module
+$(OBJDIR)/$(1).o $(MODDIR)/$(1).swiftmodule &: $$($(1)_SRCS) $$(foreach d,$$($(1)_DEPS),$(MODDIR)/$$(d).swiftmodule) $(C_MODULE_FILES)
+	@mkdir -p $(OBJDIR) $(MODDIR)
+	$(SWIFTC) $(SWIFTFLAGS) -module-name $(1) -emit-module -emit-module-path $(MODDIR)/$(1).swiftmodule \
+		-c $$($(1)_SRCS) -o $(OBJDIR)/$(1).o
+endef
+$(foreach m,$(SWIFT_MODULES),$(eval $(call swift_module,$(m))))
+
+# SwiftPM links executables with --defsym main=<module>_main; so does this.
+$(OUT)/fastpath: $(SWIFT_OBJS) $(SHIM_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(SWIFT_OBJS) $(SHIM_OBJ) -Wl,--defsym,main=fastpath_main \
+		$(LIB_LDLIBS) $(EMBEDDED_LIBDIR)/libswiftUnicodeDataTables.a $(ARCH_LDFLAGS)
+
+$(OUT)/fastpath.stripped: $(OUT)/fastpath
+	$(STRIP) -o $@ $<
+
+size: $(OUT)/fastpath.stripped
+	@ls -l $< | awk '{print "size of $<: " $$5 " bytes"}'
+
+swift-build:
+	$(SWIFT) build
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+	rm -rf .build
+
+# ---- test / demo / bench ---------------------------------------------------
+# (to be written: make test, make demo, make bench)

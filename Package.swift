@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+// fastpath: XDP/TC router fast path with a Swift manager.
+// The same Sources/ also build in Embedded Swift mode through the top-level
+// Makefile (`make`); keep them free of Foundation, existentials and untyped throws.
+import PackageDescription
+
+let package = Package(
+    name: "fastpath",
+    products: [
+        .executable(name: "fastpath", targets: ["fastpath"]),
+        .library(name: "FastPathKernel", targets: ["FastPathKernel"]),
+    ],
+    targets: [
+        // Macros, opts structs, setns, errno, stdout/stderr, and bpf/fastpath.h.
+        .target(name: "CFastPathShim", dependencies: ["CLibBPF"]),
+        .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf",
+                       providers: [.apt(["libbpf-dev"])]),
+        .systemLibrary(name: "CNetlink", pkgConfig: "libnl-3.0",
+                       providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "libnl-genl-3-dev", "libnl-nf-3-dev"])]),
+        // Owners of kernel resources; the only Swift code touching C pointers.
+        .target(name: "FastPathKernel", dependencies: ["CFastPathShim", "CLibBPF", "CNetlink"]),
+        .executableTarget(name: "fastpath", dependencies: ["FastPathKernel"]),
+        .testTarget(name: "FastPathKernelTests", dependencies: ["FastPathKernel", "CFastPathShim"]),
+        // Real BPF in the real kernel: test runs on crafted frames, fuzzing, the namespace lab.
+        .testTarget(name: "DataPathTests", dependencies: ["FastPathKernel", "CFastPathShim"],
+                    exclude: ["../lab"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "FastPathCore"),
+        .testTarget(name: "FastPathCoreTests", dependencies: ["FastPathCore"]),
+    ]
+)

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* fastpath_shim.c - see include/fastpath_shim.h. */
+#define _GNU_SOURCE
+#include "fastpath_shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+_Static_assert(FP_XDP_FLAGS_UPDATE_IF_NOEXIST == XDP_FLAGS_UPDATE_IF_NOEXIST, "xdp flags");
+_Static_assert(FP_XDP_FLAGS_SKB_MODE == XDP_FLAGS_SKB_MODE, "xdp flags");
+_Static_assert(FP_XDP_FLAGS_DRV_MODE == XDP_FLAGS_DRV_MODE, "xdp flags");
+_Static_assert(FP_XDP_FLAGS_HW_MODE == XDP_FLAGS_HW_MODE, "xdp flags");
+_Static_assert(FP_XDP_FLAGS_REPLACE == XDP_FLAGS_REPLACE, "xdp flags");
+_Static_assert(FP_XDP_ATTACHED_MULTI == XDP_ATTACHED_MULTI, "xdp attach modes");
+_Static_assert(FP_TC_INGRESS == BPF_TC_INGRESS && FP_TC_EGRESS == BPF_TC_EGRESS, "tc points");
+_Static_assert(FP_CLONE_NEWNET == CLONE_NEWNET, "CLONE_NEWNET");
+
+/* ---- process, errno, output ---- */
+
+int fp_errno(void) { return errno; }
+void fp_set_errno(int value) { errno = value; }
+
+void fp_strerror(int code, char *buf, size_t size)
+{
+	if (!size)
+		return;
+	snprintf(buf, size, "%s", strerror(code));
+}
+
+void fp_libbpf_strerror(int code, char *buf, size_t size)
+{
+	if (!size)
+		return;
+	if (libbpf_strerror(code, buf, size) < 0)
+		snprintf(buf, size, "%s", strerror(code));
+}
+
+int fp_write_all(int fd, const void *bytes, size_t count)
+{
+	const char *p = bytes;
+	while (count) {
+		ssize_t n = write(fd, p, count);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		count -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fp_libbpf_print_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG || level == LIBBPF_INFO || level == LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+void fp_libbpf_set_quiet(int quiet)
+{
+	static libbpf_print_fn_t saved;
+	static int is_quiet;
+	if (quiet && !is_quiet) {
+		saved = libbpf_set_print(fp_libbpf_print_quiet);
+		is_quiet = 1;
+	} else if (!quiet && is_quiet) {
+		libbpf_set_print(saved);
+		is_quiet = 0;
+	}
+}
+
+/* ---- file descriptors, paths ---- */
+
+int fp_open_readonly(const char *path)
+{
+	int fd;
+	do {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	} while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
+}
+
+int fp_close(int fd)
+{
+	/* No EINTR retry: on Linux the fd is gone even when close reports EINTR. */
+	return close(fd) < 0 ? -errno : 0;
+}
+
+long fp_read_file(const char *path, void *buf, size_t size)
+{
+	int fd = fp_open_readonly(path);
+	size_t got = 0;
+	if (fd < 0)
+		return fd;
+	while (got < size) {
+		ssize_t n = read(fd, (char *)buf + got, size - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return (long)got;
+}
+
+int fp_mkdir_p(const char *path, unsigned int mode)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+	if (len == 0 || len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int fp_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
+int fp_path_exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* ---- network namespaces ---- */
+
+int fp_setns_net(int fd) { return setns(fd, CLONE_NEWNET) < 0 ? -errno : 0; }
+
+/* ---- interfaces ---- */
+
+unsigned int fp_if_nametoindex(const char *name) { return if_nametoindex(name); }
+
+int fp_if_indextoname(unsigned int ifindex, char *buf)
+{
+	return if_indextoname(ifindex, buf) ? 0 : -errno;
+}
+
+int fp_if_hwaddr(const char *name, uint8_t mac[6])
+{
+	struct ifreq ifr;
+	int fd, err = 0;
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+/* ---- bpf object introspection ---- */
+
+int fp_prog_info(int prog_fd, uint32_t *id, uint32_t *type, char *name)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+		return -errno;
+	*id = info.id;
+	*type = info.type;
+	memcpy(name, info.name, BPF_OBJ_NAME_LEN);
+	name[BPF_OBJ_NAME_LEN - 1] = 0;
+	return 0;
+}
+
+int fp_map_info(int map_fd, uint32_t *id, uint32_t *type, uint32_t *key_size,
+		uint32_t *value_size, uint32_t *max_entries, char *name)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len) < 0)
+		return -errno;
+	*id = info.id;
+	*type = info.type;
+	*key_size = info.key_size;
+	*value_size = info.value_size;
+	*max_entries = info.max_entries;
+	memcpy(name, info.name, BPF_OBJ_NAME_LEN);
+	name[BPF_OBJ_NAME_LEN - 1] = 0;
+	return 0;
+}
+
+/* ---- XDP ---- */
+
+int fp_xdp_attach(int ifindex, int prog_fd, uint32_t flags, int old_prog_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_prog_fd);
+	return bpf_xdp_attach(ifindex, prog_fd, flags, old_prog_fd >= 0 ? &opts : NULL);
+}
+
+int fp_xdp_detach(int ifindex, uint32_t flags, int old_prog_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_prog_fd);
+	return bpf_xdp_detach(ifindex, flags, old_prog_fd >= 0 ? &opts : NULL);
+}
+
+int fp_xdp_query(int ifindex, uint32_t *prog_id, uint32_t *drv_prog_id,
+		 uint32_t *skb_prog_id, uint32_t *hw_prog_id, uint8_t *attach_mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+	int err = bpf_xdp_query(ifindex, 0, &opts);
+	if (err)
+		return err;
+	*prog_id = opts.prog_id;
+	*drv_prog_id = opts.drv_prog_id;
+	*skb_prog_id = opts.skb_prog_id;
+	*hw_prog_id = opts.hw_prog_id;
+	*attach_mode = opts.attach_mode;
+	return 0;
+}
+
+/* ---- TC clsact ---- */
+
+int fp_tc_hook_create(int ifindex, uint32_t attach_point)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = (enum bpf_tc_attach_point)attach_point);
+	return bpf_tc_hook_create(&hook);
+}
+
+int fp_tc_hook_destroy(int ifindex, uint32_t attach_point)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = (enum bpf_tc_attach_point)attach_point);
+	return bpf_tc_hook_destroy(&hook);
+}
+
+int fp_tc_attach(int ifindex, uint32_t attach_point, int prog_fd, uint32_t handle,
+		 uint32_t priority, int replace, uint32_t *prog_id)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = (enum bpf_tc_attach_point)attach_point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = handle,
+		    .priority = priority, .flags = replace ? BPF_TC_F_REPLACE : 0);
+	int err = bpf_tc_attach(&hook, &opts);
+	if (!err && prog_id)
+		*prog_id = opts.prog_id;
+	return err;
+}
+
+int fp_tc_detach(int ifindex, uint32_t attach_point, uint32_t handle, uint32_t priority)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = (enum bpf_tc_attach_point)attach_point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
+	return bpf_tc_detach(&hook, &opts);
+}
+
+int fp_tc_query(int ifindex, uint32_t attach_point, uint32_t handle, uint32_t priority,
+		uint32_t *prog_id)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = (enum bpf_tc_attach_point)attach_point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
+	int err = bpf_tc_query(&hook, &opts);
+	if (!err)
+		*prog_id = opts.prog_id;
+	return err;
+}
+
+/* ---- BPF_PROG_TEST_RUN ---- */
+
+int fp_test_run_xdp(int prog_fd, const void *data, uint32_t data_len, uint32_t meta_len,
+		    uint32_t ingress_ifindex, uint32_t repeat,
+		    void *out, uint32_t out_cap, uint32_t *data_len_out, uint32_t *meta_len_out,
+		    uint32_t *retval, uint32_t *duration)
+{
+	struct xdp_md ctx_in, ctx_out;
+	memset(&ctx_in, 0, sizeof(ctx_in));
+	memset(&ctx_out, 0, sizeof(ctx_out));
+	ctx_in.data = meta_len;     /* kernel: metadata length in front of data */
+	ctx_in.data_end = data_len; /* kernel: must equal data_size_in */
+	ctx_in.ingress_ifindex = ingress_ifindex;
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		    .data_in = data, .data_size_in = data_len,
+		    .data_out = out, .data_size_out = out_cap,
+		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
+		    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out),
+		    .repeat = (int)repeat);
+	int err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err)
+		return err;
+	*data_len_out = opts.data_size_out;
+	*meta_len_out = ctx_out.data;
+	*retval = opts.retval;
+	*duration = opts.duration;
+	return 0;
+}
+
+int fp_test_run_skb(int prog_fd, const void *data, uint32_t data_len,
+		    uint32_t ifindex, uint32_t ingress_ifindex, uint32_t repeat,
+		    void *out, uint32_t out_cap, uint32_t *data_len_out,
+		    uint32_t *retval, uint32_t *duration)
+{
+	struct __sk_buff ctx_in, ctx_out;
+	memset(&ctx_in, 0, sizeof(ctx_in));
+	memset(&ctx_out, 0, sizeof(ctx_out));
+	ctx_in.ifindex = ifindex;
+	ctx_in.ingress_ifindex = ingress_ifindex;
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		    .data_in = data, .data_size_in = data_len,
+		    .data_out = out, .data_size_out = out_cap,
+		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
+		    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out),
+		    .repeat = (int)repeat);
+	int err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err)
+		return err;
+	*data_len_out = opts.data_size_out;
+	*retval = opts.retval;
+	*duration = opts.duration;
+	return 0;
+}
+
+/* ---- misc ---- */
+
+int fp_num_possible_cpus(void) { return libbpf_num_possible_cpus(); }
+
+void fp_random_bytes(void *buf, size_t count)
+{
+	char *p = buf;
+	while (count) {
+		ssize_t n = getrandom(p, count, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* cannot happen for small requests on Linux >= 3.17 */
+		}
+		p += n;
+		count -= (size_t)n;
+	}
+}
+
+#if !defined(__GLIBC__)
+/* musl has no arc4random_buf; Embedded Swift's hashing seeds call it. */
+void arc4random_buf(void *buf, size_t count) { fp_random_bytes(buf, count); }
+#endif
+
+const char *fp_reason_name(unsigned int reason)
+{
+	static const char *const names[FP_REASON_COUNT] = FP_REASON_NAMES;
+
+	return reason < FP_REASON_COUNT ? names[reason] : NULL;
+}

@@ -1,0 +1,13 @@
+/* CNetlink - libnl-3, -route-3, -genl-3, -nf-3 as one Swift module. */
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <netlink/msg.h>
+#include <netlink/cache.h>
+#include <netlink/route/link.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/route.h>
+#include <netlink/route/neighbour.h>
+#include <netlink/genl/genl.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/netfilter/nfnl.h>
+#include <netlink/netfilter/ct.h>

@@ -1,0 +1,147 @@
+import CFastPathShim
+import CLibBPF
+
+/// A loaded BPF ELF object (`bpf_object`): opened and loaded on init,
+/// closed exactly once when the last reference goes (programs and maps taken
+/// from it keep it alive).
+public final class BPFObject {
+    /// The object file it was loaded from.
+    public let path: String
+    /// The pin directory its maps were bound to at load, if any.
+    public let pinDirectory: String?
+    private let object: OpaquePointer
+
+    /// Opens and loads the object file at `path`.
+    ///
+    /// With `pinDirectory`, every named (non-internal) map is bound to
+    /// `pinDirectory/<map name>` before load: a compatible pinned map there is
+    /// reused (its contents survive a daemon restart), a missing one is
+    /// created and pinned. An incompatible pin (other type or sizes) fails
+    /// the load: remove the stale pin first.
+    public init(path: String, pinDirectory: String? = nil) throws(FastPathError) {
+        guard let object = path.withCString({ bpf_object__open_file($0, nil) }) else {
+            let value = fp_errno()
+            throw FastPathError("open BPF object", code: .errno(value), subject: path,
+                                hint: value == ENOENT ? "build it with `make bpf` or pass --bpf-dir" : nil)
+        }
+        if let pinDirectory {
+            var map = bpf_object__next_map(object, nil)
+            while let current = map {
+                if !bpf_map__is_internal(current) {
+                    let name = String(cString: bpf_map__name(current))
+                    let pinPath = joinPath(pinDirectory, name)
+                    let rc = pinPath.withCString { bpf_map__set_pin_path(current, $0) }
+                    if rc < 0 {
+                        bpf_object__close(object)
+                        throw FastPathError.fromReturn(rc, "set map pin path", subject: pinPath)
+                    }
+                }
+                map = bpf_object__next_map(object, current)
+            }
+        }
+        let rc = bpf_object__load(object)
+        if rc < 0 {
+            bpf_object__close(object)
+            let hint: String? = pinDirectory.map {
+                "if a map pinned under \($0) is stale or incompatible, remove it; is bpffs mounted (mount -t bpf bpf /sys/fs/bpf)?"
+            }
+            throw FastPathError.fromReturn(rc, "load BPF object", subject: path, hint: hint)
+        }
+        self.object = object
+        self.path = path
+        self.pinDirectory = pinDirectory
+    }
+
+    deinit {
+        bpf_object__close(object)
+    }
+
+    /// The program whose C function is named `name` (e.g. `FP_PROG_XDP`).
+    public func program(named name: String) throws(FastPathError) -> BPFProgram {
+        guard let program = name.withCString({ bpf_object__find_program_by_name(object, $0) }) else {
+            throw FastPathError("no BPF program named \(name)", code: .errno(ENOENT), subject: path)
+        }
+        return try BPFProgram(objectFD: bpf_program__fd(program), from: self, label: name)
+    }
+
+    /// The map named `name` (e.g. `FP_MAP_STATS`).
+    public func map(named name: String) throws(FastPathError) -> BPFMap {
+        let map = try findMap(name)
+        return try BPFMap(objectFD: bpf_map__fd(map), from: self, label: name)
+    }
+
+    /// Names of the programs in the object.
+    public var programNames: [String] {
+        var names: [String] = []
+        var program = bpf_object__next_program(object, nil)
+        while let current = program {
+            names.append(String(cString: bpf_program__name(current)))
+            program = bpf_object__next_program(object, current)
+        }
+        return names
+    }
+
+    /// Names of the object's own maps (internal `.rodata`/`.bss` maps left out).
+    public var mapNames: [String] {
+        var names: [String] = []
+        var map = bpf_object__next_map(object, nil)
+        while let current = map {
+            if !bpf_map__is_internal(current) { names.append(String(cString: bpf_map__name(current))) }
+            map = bpf_object__next_map(object, current)
+        }
+        return names
+    }
+
+    /// Pins every named map as `directory/<map name>` (creating the
+    /// directory), with `bpf_obj_pin` on the map fd, so it works whether or
+    /// not the object was loaded with a pin directory. A pin of the same map
+    /// already there is fine; a pin of another map is an error (stale pin).
+    public func pinMaps(in directory: String) throws(FastPathError) {
+        let bpffsHint = "is \(directory) on bpffs (mount -t bpf bpf /sys/fs/bpf)?"
+        let made = directory.withCString { fp_mkdir_p($0, 0o700) }
+        try check(made, "create pin directory", subject: directory, hint: bpffsHint)
+        var map = bpf_object__next_map(object, nil)
+        while let current = map {
+            if !bpf_map__is_internal(current) {
+                let pinPath = joinPath(directory, String(cString: bpf_map__name(current)))
+                let fd = bpf_map__fd(current)
+                let rc = pinPath.withCString { bpf_obj_pin(fd, $0) }
+                if rc == -EEXIST {
+                    let existing = try BPFMap.openPinned(path: pinPath)
+                    let mine = try BPFMap(objectFD: fd, from: self, label: pinPath)
+                    if existing.id != mine.id {
+                        throw FastPathError("pin map", code: .errno(EEXIST), subject: pinPath,
+                                            hint: "another map is pinned there: remove the stale pin")
+                    }
+                } else if rc < 0 {
+                    throw FastPathError.fromReturn(rc, "pin map", subject: pinPath,
+                                                   hint: rc == -EPERM || rc == -EINVAL ? bpffsHint : nil)
+                }
+            }
+            map = bpf_object__next_map(object, current)
+        }
+    }
+
+    /// Removes the pins `directory/<map name>` of every named map; missing
+    /// pins are not an error.
+    public func unpinMaps(in directory: String) throws(FastPathError) {
+        var map = bpf_object__next_map(object, nil)
+        while let current = map {
+            if !bpf_map__is_internal(current) {
+                let pinPath = joinPath(directory, String(cString: bpf_map__name(current)))
+                let rc = pinPath.withCString { fp_unlink($0) }
+                if rc < 0 && rc != -ENOENT {
+                    try check(rc, "unpin map", subject: pinPath)
+                }
+            }
+            map = bpf_object__next_map(object, current)
+        }
+    }
+
+    private func findMap(_ name: String) throws(FastPathError) -> OpaquePointer {
+        guard let map = name.withCString({ bpf_object__find_map_by_name(object, $0) }) else {
+            throw FastPathError("no BPF map named \(name)", code: .errno(ENOENT), subject: path)
+        }
+        return map
+    }
+}

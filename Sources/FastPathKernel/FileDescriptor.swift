@@ -1,0 +1,32 @@
+import CFastPathShim
+
+/// Owns one file descriptor and closes it exactly once, in `deinit`
+/// (or hands it over with `release()`).
+@frozen
+public struct FileDescriptor: ~Copyable {
+    /// The descriptor number; valid while this owner lives.
+    public let rawValue: Int32
+
+    /// Takes ownership of an open descriptor.
+    public init(adopting rawValue: Int32) {
+        self.rawValue = rawValue
+    }
+
+    /// Opens `path` read-only (`O_CLOEXEC`).
+    public static func open(readOnly path: String) throws(FastPathError) -> FileDescriptor {
+        let fd = path.withCString { fp_open_readonly($0) }
+        try check(fd, "open", subject: path)
+        return FileDescriptor(adopting: fd)
+    }
+
+    /// Gives up ownership without closing; the caller now owns the number.
+    public consuming func release() -> Int32 {
+        let fd = rawValue
+        discard self
+        return fd
+    }
+
+    deinit {
+        _ = fp_close(rawValue)
+    }
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * fastpath.h - the one ABI shared by the BPF programs (bpf/fastpath.bpf.c) and the
+ * Swift manager (through the CFastPathShim target).
+ *
+ * Rules: fixed-width fields only, network order where it says __be, no bool,
+ * no enum-typed fields, no implicit padding, a _Static_assert on every size.
+ */
+#ifndef FASTPATH_H
+#define FASTPATH_H
+
+#include <linux/types.h>
+
+/* Pinned map and program names: user space finds them by these names. */
+#define FP_PROG_XDP        "fastpath_xdp"
+#define FP_PROG_TC         "fastpath_tc"
+#define FP_MAP_CONFIG      "fp_config"
+#define FP_MAP_IFACES      "fp_ifaces"
+#define FP_MAP_STATS       "fp_stats"
+#define FP_MAP_DEVMAP      "fp_devmap"
+#define FP_MAP_VLANS       "fp_vlans"
+#define FP_MAP_LOCAL_ADDRS "fp_local_addrs"
+
+/* Bounds. Slot 0 of fp_stats counts packets seen on interfaces that are not
+ * in fp_ifaces; slots 1..FP_MAX_IFACES-1 are handed out by the manager. */
+#define FP_MAX_IFACES      256
+#define FP_MAX_VLANS       1024
+#define FP_MAX_LOCAL_ADDRS 1024
+
+/*
+ * Why a packet was passed to the kernel (index into fp_stats.passed).
+ * Every value below FP_REASON_COUNT has a stable lower-case name used by
+ * `fastpath status` (see FP_REASON_NAMES).
+ */
+#define FP_PASS_NOT_IP          0  /* ethertype is not IPv4/IPv6 (ARP, LLDP, QinQ, ...) */
+#define FP_PASS_MALFORMED       1  /* truncated header, bad version/IHL/length/checksum */
+#define FP_PASS_IP_OPTIONS      2  /* IPv4 header with options */
+#define FP_PASS_FRAGMENT        3  /* IPv4 fragment or IPv6 fragment header */
+#define FP_PASS_IPV6_EXTHDR     4  /* IPv6 extension header (hop-by-hop, routing, ...) */
+#define FP_PASS_TTL             5  /* TTL / hop limit <= 1: the kernel sends the ICMP error */
+#define FP_PASS_MULTICAST       6  /* multicast/broadcast MAC or IP, link-local destination */
+#define FP_PASS_MARTIAN         7  /* source the kernel would not forward (loopback, multicast, link-local, ...) */
+#define FP_PASS_OTHER_HOST      8  /* destination MAC is not the ingress interface's */
+#define FP_PASS_VLAN_UNKNOWN    9  /* VLAN tag with no known VLAN device */
+#define FP_PASS_DISABLED        10 /* address family switched off in fp_config */
+#define FP_PASS_NOT_OFFLOADED   11 /* the flow gate said no (policy conntrack: flow not mirrored) */
+#define FP_PASS_TC_HANDOFF      12 /* XDP found the route, egress has no XDP: handed to the TC program */
+#define FP_PASS_FIB_LOCAL       13 /* BPF_FIB_LKUP_RET_NOT_FWDED and the destination is in fp_local_addrs */
+#define FP_PASS_FIB_BLACKHOLE   14
+#define FP_PASS_FIB_UNREACHABLE 15
+#define FP_PASS_FIB_PROHIBIT    16
+#define FP_PASS_FIB_FWD_DISABLED 17 /* forwarding sysctl off on the ingress interface */
+#define FP_PASS_FIB_UNSUPP_LWT  18
+#define FP_PASS_FIB_NO_NEIGH    19 /* XDP only: TC resolves it with bpf_redirect_neigh */
+#define FP_PASS_FIB_FRAG_NEEDED 20 /* larger than the egress MTU: the kernel fragments or sends ICMP */
+#define FP_PASS_FIB_NO_SRC_ADDR 21
+#define FP_PASS_FIB_OTHER       22 /* a return code newer than this header */
+#define FP_PASS_FIB_NO_ROUTE    23 /* BPF_FIB_LKUP_RET_NOT_FWDED otherwise: no route, broadcast or other non-unicast route */
+#define FP_REASON_COUNT         24
+
+#define FP_REASON_NAMES { \
+	"not_ip", "malformed", "ip_options", "fragment", "ipv6_exthdr", "ttl", \
+	"multicast", "martian", "other_host", "vlan_unknown", "disabled", \
+	"not_offloaded", "tc_handoff", "local", "blackhole", "unreachable", \
+	"prohibit", "forwarding_disabled", "unsupported_lwt", "no_neigh", \
+	"frag_needed", "no_src_addr", "fib_other", "no_route" }
+
+/* fp_stats value: one per interface slot, per CPU (BPF_MAP_TYPE_PERCPU_ARRAY). */
+struct fp_stats {
+	__u64 forwarded_packets;
+	__u64 forwarded_bytes;
+	__u64 redirect_errors;   /* a redirect helper refused the packet (it was passed) */
+	__u64 passed[FP_REASON_COUNT];
+};
+_Static_assert(sizeof(struct fp_stats) == 8 * (3 + FP_REASON_COUNT), "fp_stats layout");
+
+/* fp_iface flags */
+#define FP_IFACE_POLICY_ROUTING   (1u << 0) /* forward every routable packet */
+#define FP_IFACE_POLICY_CONNTRACK (1u << 1) /* forward only mirrored conntrack flows */
+#define FP_IFACE_WAN              (1u << 2)
+
+/* fp_ifaces: key __u32 ingress ifindex -> value. Written by the manager for
+ * every interface it attaches to; the programs pass everything that arrives
+ * on an interface without an entry. */
+struct fp_iface {
+	__u8  mac[6];   /* the interface's own MAC: frames to other MACs are passed */
+	__u16 flags;    /* FP_IFACE_* */
+	__u32 slot;     /* index into fp_stats, 1..FP_MAX_IFACES-1 */
+};
+_Static_assert(sizeof(struct fp_iface) == 12, "fp_iface layout");
+
+/* fp_config: BPF_MAP_TYPE_ARRAY with one entry (key 0). */
+#define FP_CONFIG_IPV4 (1u << 0)
+#define FP_CONFIG_IPV6 (1u << 1)
+struct fp_config {
+	__u32 flags;    /* FP_CONFIG_* */
+	__u32 reserved;
+};
+_Static_assert(sizeof(struct fp_config) == 8, "fp_config layout");
+
+/* fp_devmap (BPF_MAP_TYPE_DEVMAP_HASH): key __u32 ifindex -> value. The
+ * manager lists only egress devices that take XDP frames (ndo_xdp_xmit).
+ * Layout of the kernel's struct bpf_devmap_val. */
+struct fp_devmap_val {
+	__u32 ifindex;
+	__u32 prog_fd;  /* 0: no devmap program */
+};
+_Static_assert(sizeof(struct fp_devmap_val) == 8, "fp_devmap_val layout");
+
+/* fp_vlans: which VLAN device a tagged frame belongs to. */
+struct fp_vlan_key {
+	__u32 ifindex;  /* the lower (tagged) device */
+	__be16 proto;   /* ETH_P_8021Q or ETH_P_8021AD, network order */
+	__u16 vid;      /* 12-bit VLAN id, host order */
+};
+_Static_assert(sizeof(struct fp_vlan_key) == 8, "fp_vlan_key layout");
+
+struct fp_vlan_val {
+	__u32 ifindex;  /* the VLAN device: ingress for bpf_fib_lookup */
+};
+_Static_assert(sizeof(struct fp_vlan_val) == 4, "fp_vlan_val layout");
+
+/* fp_local_addrs: the router's own addresses (key -> __u32 ifindex), kept by
+ * the manager. Consulted only when bpf_fib_lookup says "not forwarded", to
+ * tell local delivery from a missing route in the counters. IPv4 is stored
+ * IPv4-mapped (::ffff:a.b.c.d). */
+struct fp_addr {
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct fp_addr) == 16, "fp_addr layout");
+
+/*
+ * XDP -> TC handoff. When the egress device is not in fp_devmap, the XDP
+ * program passes the frame untouched with this in front of it
+ * (bpf_xdp_adjust_meta); the TC program checks the magic, skips the lookup
+ * and does the rewrite and redirect itself.
+ */
+#define FP_META_MAGIC 0xfa57fa57u
+struct fp_meta {
+	__u32 magic;
+	__u32 ifindex;     /* egress */
+	__u32 fib_ifindex; /* ingress ifindex the lookup used (VLAN device if tagged) */
+	__u8  dmac[6];
+	__u8  smac[6];
+};
+_Static_assert(sizeof(struct fp_meta) == 24, "fp_meta layout");
+_Static_assert(sizeof(struct fp_meta) % 4 == 0, "xdp metadata is 4-byte aligned");
+
+#endif /* FASTPATH_H */
