@@ -2,6 +2,8 @@
 #   make            BPF objects + the embedded router binary (build/$(ARCH)/fastpath)
 #   make bpf        build/bpf/NAME.{bpfel,bpfeb}.o and NAME.o (target-endian copy)
 #   make swift-build   host SwiftPM build (development, tests)
+#   make test       install what's missing, run every test (as root)
+#   make demo       install what's missing, build, forward real traffic in a namespace lab
 #   make clean
 # Cross (work in progress): make ARCH=aarch64|armv7|x86_64 CROSS_COMPILE=aarch64-linux-gnu- SYSROOT=...
 
@@ -139,5 +141,29 @@ clean:
 distclean: clean
 	rm -rf .build
 
-# ---- test / demo / bench ---------------------------------------------------
-# (to be written: make test, make demo, make bench)
+# ---- set-up, tests, demo ------------------------------------------------------
+# Debian packages the build, the tests and the demo use; `make deps` installs
+# the missing ones (as root), so a fresh machine needs nothing else.
+DEB_PACKAGES := libbpf-dev bpftool libnl-3-dev libnl-route-3-dev libnl-genl-3-dev \
+                libnl-nf-3-dev libelf-dev zlib1g-dev pkg-config iproute2 nftables conntrack \
+                iputils-ping ethtool tcpdump iperf3 jq util-linux
+
+.PHONY: deps test demo bpffs
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+bpffs:
+	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+# Every tier runs here, as root: pure Swift, BPF test runs on crafted frames
+# and fuzzing, and real traffic through the namespace lab.
+test: deps bpf bpffs
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: deps all bpffs
+	sh Tests/lab/demo.sh

@@ -19,7 +19,12 @@ mac_of() { in_ns "$1" cat "/sys/class/net/$2/address"; }
 lab_up() {
 	p=$1
 	h1=$p-h1 r=$p-r h2=$p-h2
-	for ns in "$h1" "$r" "$h2"; do ip netns add "$ns"; in_ns "$ns" ip link set lo up; done
+	for ns in "$h1" "$r" "$h2"; do
+		ip netns add "$ns"
+		in_ns "$ns" ip link set lo up
+		# no duplicate address detection: link-local addresses usable at once
+		in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	done
 
 	ip link add eth0 netns "$h1" type veth peer name lan0 netns "$r"
 	ip link add eth0 netns "$h2" type veth peer name wan0 netns "$r"

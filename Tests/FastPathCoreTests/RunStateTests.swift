@@ -1,0 +1,100 @@
+import XCTest
+@testable import FastPathCore
+
+final class RunStateTests: XCTestCase {
+    private let sample = RunState(pid: 4242, interfaces: [
+        RunState.Interface(device: "br-lan", section: "lan", ifindex: 6, requested: .auto, mode: .xdpNative,
+                           slot: 1, reason: ""),
+        RunState.Interface(device: "eth1", section: "@interface[1]", ifindex: 3, requested: .native, mode: .tc,
+                           slot: 2, reason: "native XDP refused: tab\there\nnewline \\ backslash\r; using tc"),
+        RunState.Interface(device: "wg0", section: "vpn", ifindex: 0, requested: .generic, mode: .none,
+                           slot: nil, reason: "waiting for device"),
+    ])
+
+    func testEncodingIsOneLinePerInterface() {
+        XCTAssertEqual(sample.encoded(), """
+            fastpath-state\t1\t4242
+            br-lan\tlan\t6\tauto\txdp-native\t1\t
+            eth1\t@interface[1]\t3\tnative\ttc\t2\tnative XDP refused: tab\\there\\nnewline \\\\ backslash\\r; using tc
+            wg0\tvpn\t0\tgeneric\tnone\t\twaiting for device
+
+            """)
+    }
+
+    func testRoundTrip() throws {
+        XCTAssertEqual(try RunState.decode(sample.encoded()), sample)
+        let empty = RunState(pid: 1, interfaces: [])
+        XCTAssertEqual(try RunState.decode(empty.encoded()), empty)
+        XCTAssertEqual(sample.slotsByDevice, ["br-lan": 1, "eth1": 2])
+        // Without the final newline too.
+        var text = sample.encoded()
+        text.removeLast()
+        XCTAssertEqual(try RunState.decode(text), sample)
+    }
+
+    func testFromPlan() throws {
+        let config = FastPathConfig(interfaces: [
+            FastPathConfig.Interface(name: "lan", device: "eth0", line: 1, deviceLine: 2),
+            FastPathConfig.Interface(name: "wan", device: "eth1", mode: .tc, line: 3, deviceLine: 4),
+        ])
+        let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", xdpFeatures: [.basic])])
+        let plan = ReconcilePlanner.plan(config: config, view: view, attached: [:], currentRedirectTargets: [])
+        let state = RunState(pid: 99, plan: plan)
+        XCTAssertEqual(state.interfaces, [
+            RunState.Interface(device: "eth0", section: "lan", ifindex: 3, requested: .auto, mode: .xdpNative,
+                               slot: 1, reason: ""),
+            RunState.Interface(device: "eth1", section: "wan", ifindex: 0, requested: .tc, mode: .none,
+                               slot: nil, reason: "waiting for device"),
+        ])
+        XCTAssertEqual(try RunState.decode(state.encoded()), state)
+    }
+
+    func testBadInputIsAnErrorNamingTheLine() {
+        let good = "fastpath-state\t1\t7\n"
+        let row = "eth0\tlan\t3\tauto\ttc\t1\t"
+        let cases: [(String, Int, String)] = [
+            ("", 1, "empty state file"),
+            ("\n", 1, "empty state file"),
+            ("hello\n", 1, "not a fastpath state file"),
+            ("fastpath-state\t2\t7\n", 1, "unsupported format version"),
+            ("fastpath-state\t1\t0\n", 1, "bad pid"),
+            ("fastpath-state\t1\t99999999999\n", 1, "bad pid"),
+            ("fastpath-state\t1\t-3\n", 1, "bad pid"),
+            ("fastpath-state\t1\t7\textra\n", 1, "not a fastpath state file"),
+            (good + "eth0\tlan\t3\n", 2, "expected 7 tab-separated fields, found 3"),
+            (good + row + "\textra\n", 2, "expected 7 tab-separated fields, found 8"),
+            (good + row + "\n\n", 3, "expected 7 tab-separated fields, found 1"),
+            (good + "\tlan\t3\tauto\ttc\t1\t\n", 2, "empty device name"),
+            (good + "eth0\tlan\tx3\tauto\ttc\t1\t\n", 2, "bad ifindex"),
+            (good + "eth0\tlan\t4294967296\tauto\ttc\t1\t\n", 2, "bad ifindex"),
+            (good + "eth0\tlan\t99999999999999999999\tauto\ttc\t1\t\n", 2, "bad ifindex"),
+            (good + "eth0\tlan\t3\tfast\ttc\t1\t\n", 2, "bad requested mode"),
+            (good + "eth0\tlan\t3\tauto\txdp\t1\t\n", 2, "bad mode"),
+            (good + "eth0\tlan\t3\tauto\ttc\t-1\t\n", 2, "bad slot"),
+            (good + "eth0\tlan\t3\tauto\ttc\t1\tdangling\\\n", 2, "bad escape sequence"),
+            (good + "eth0\tlan\t3\tauto\ttc\t1\tunknown \\q\n", 2, "bad escape sequence"),
+            (good + row + "\n" + "eth1\tlan\t3\tauto\tnone\t\t\u{0}\n" + "junk\n", 4, "expected 7 tab-separated fields, found 1"),
+        ]
+        for (text, line, message) in cases {
+            do {
+                let state = try RunState.decode(text)
+                XCTFail("decoded \(state) from \(text.debugDescription)")
+            } catch {
+                XCTAssertEqual(error, RunStateError(line: line, message: message), text.debugDescription)
+            }
+        }
+        XCTAssertEqual(RunStateError(line: 2, message: "bad mode").description, "state line 2: bad mode")
+    }
+
+    func testArbitraryBytesNeverCrash() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("fastpath-state\t1\t\n\\tnr0123456789 auto tc none xdp-native".utf8) + [0xff, 0x00]
+        for _ in 0..<2000 {
+            var bytes: [UInt8] = Array("fastpath-state\t1\t5\n".utf8)
+            for _ in 0..<Int.random(in: 0..<60, using: &generator) {
+                bytes.append(alphabet.randomElement(using: &generator)!)
+            }
+            _ = try? RunState.decode(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+}
