@@ -80,8 +80,9 @@ BPF_CFLAGS  := -O2 -g -Wall -Werror -I/usr/include/$(shell gcc -dumpmachine)
 
 # ---- Swift modules, in dependency order ----------------------------------
 # Each module: one swiftc -wmo invocation emitting its .swiftmodule and .o.
-SWIFT_MODULES := FastPathKernel fastpath
-SHIM_OBJ      := $(OBJDIR)/CFastPathShim.o
+SWIFT_MODULES := FastPathCore FastPathKernel fastpath
+SHIM_SRCS     := $(wildcard Sources/CFastPathShim/*.c)
+SHIM_OBJS     := $(patsubst Sources/CFastPathShim/%.c,$(OBJDIR)/shim_%.o,$(SHIM_SRCS))
 SWIFT_OBJS    := $(foreach m,$(SWIFT_MODULES),$(OBJDIR)/$(m).o)
 C_MODULE_FILES := $(wildcard Sources/CFastPathShim/include/*) Sources/CLibBPF/module.modulemap \
                   Sources/CLibBPF/shim.h Sources/CNetlink/module.modulemap Sources/CNetlink/shim.h \
@@ -103,13 +104,15 @@ $(BUILD)/bpf/%.bpfeb.o: $(BPF_SRC_DIR)/%.bpf.c $(BPF_HEADERS)
 $(BUILD)/bpf/%.o: $(BUILD)/bpf/%.$(BPF_ENDIAN).o
 	cp $< $@
 
-$(SHIM_OBJ): Sources/CFastPathShim/fastpath_shim.c $(C_MODULE_FILES)
+$(OBJDIR)/shim_%.o: Sources/CFastPathShim/%.c $(C_MODULE_FILES)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -I Sources/CFastPathShim/include -c $< -o $@
 
 # module sources and the modules each one imports
+FastPathCore_SRCS   := $(wildcard Sources/FastPathCore/*.swift)
+FastPathCore_DEPS   :=
 FastPathKernel_SRCS := $(wildcard Sources/FastPathKernel/*.swift)
-FastPathKernel_DEPS :=
+FastPathKernel_DEPS := FastPathCore
 fastpath_SRCS       := $(wildcard Sources/fastpath/*.swift)
 fastpath_DEPS       := FastPathKernel
 
@@ -122,9 +125,9 @@ endef
 $(foreach m,$(SWIFT_MODULES),$(eval $(call swift_module,$(m))))
 
 # SwiftPM links executables with --defsym main=<module>_main; so does this.
-$(OUT)/fastpath: $(SWIFT_OBJS) $(SHIM_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $(SWIFT_OBJS) $(SHIM_OBJ) -Wl,--defsym,main=fastpath_main \
-		$(LIB_LDLIBS) $(EMBEDDED_LIBDIR)/libswiftUnicodeDataTables.a $(ARCH_LDFLAGS)
+$(OUT)/fastpath: $(SWIFT_OBJS) $(SHIM_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(SWIFT_OBJS) $(SHIM_OBJS) -Wl,--defsym,main=fastpath_main \
+		$(LIB_LDLIBS) $(EMBEDDED_LIBDIR)/libswiftUnicodeDataTables.a -lm $(ARCH_LDFLAGS)
 
 $(OUT)/fastpath.stripped: $(OUT)/fastpath
 	$(STRIP) -o $@ $<

@@ -18,9 +18,9 @@ let package = Package(
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "libnl-genl-3-dev", "libnl-nf-3-dev"])]),
         // Owners of kernel resources; the only Swift code touching C pointers.
-        .target(name: "FastPathKernel", dependencies: ["CFastPathShim", "CLibBPF", "CNetlink"]),
+        .target(name: "FastPathKernel", dependencies: ["FastPathCore", "CFastPathShim", "CLibBPF", "CNetlink"]),
         .executableTarget(name: "fastpath", dependencies: ["FastPathKernel"]),
-        .testTarget(name: "FastPathKernelTests", dependencies: ["FastPathKernel", "CFastPathShim"]),
+        .testTarget(name: "FastPathKernelTests", dependencies: ["FastPathKernel", "FastPathCore", "CFastPathShim"]),
         // Real BPF in the real kernel: test runs on crafted frames, fuzzing, the namespace lab.
         .testTarget(name: "DataPathTests", dependencies: ["FastPathKernel", "CFastPathShim"],
                     exclude: ["../lab"], swiftSettings: [.swiftLanguageMode(.v5)]),

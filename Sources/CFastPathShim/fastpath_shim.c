@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -376,4 +377,40 @@ const char *fp_reason_name(unsigned int reason)
 	static const char *const names[FP_REASON_COUNT] = FP_REASON_NAMES;
 
 	return reason < FP_REASON_COUNT ? names[reason] : NULL;
+}
+
+/* ---- netlink helpers ---- */
+
+#if __has_include(<linux/netdev.h>)
+#include <linux/netdev.h>
+_Static_assert(FP_NETDEV_CMD_DEV_GET == NETDEV_CMD_DEV_GET, "netdev uapi");
+_Static_assert(FP_NETDEV_A_DEV_IFINDEX == NETDEV_A_DEV_IFINDEX, "netdev uapi");
+_Static_assert(FP_NETDEV_A_DEV_XDP_FEATURES == NETDEV_A_DEV_XDP_FEATURES, "netdev uapi");
+_Static_assert(FP_NETDEV_XDP_ACT_NDO_XMIT_SG == NETDEV_XDP_ACT_NDO_XMIT_SG, "netdev uapi");
+#endif
+
+int fp_socket_set_receive_buffer(int fd, int bytes)
+{
+	int granted = 0;
+	socklen_t len = sizeof(granted);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) < 0)
+		return -errno;
+	return granted;
+}
+
+int fp_poll_readable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int rc;
+
+	do
+		rc = poll(&pfd, 1, timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return -errno;
+	return rc > 0 ? 1 : 0;
 }

@@ -2,10 +2,15 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 #include <netlink/msg.h>
+#include <netlink/attr.h>
 #include <netlink/cache.h>
+#include <netlink/object.h>
+#include <netlink/route/rtnl.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/vlan.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
+#include <netlink/route/nexthop.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/genl/genl.h>
 #include <netlink/genl/ctrl.h>

@@ -121,4 +121,27 @@ void fp_random_bytes(void *buf, size_t count);
  * reason >= FP_REASON_COUNT. */
 const char *fp_reason_name(unsigned int reason);
 
+/* ---- netlink helpers (libnl itself is reached through CNetlink) ---- */
+/* Receive buffer of a socket: SO_RCVBUFFORCE (root may exceed
+ * net.core.rmem_max), falling back to SO_RCVBUF. Returns the size the kernel
+ * granted (getsockopt, i.e. doubled) or -errno. */
+int fp_socket_set_receive_buffer(int fd, int bytes);
+/* poll(2) one fd for POLLIN: 1 readable, 0 timeout, -errno. */
+int fp_poll_readable(int fd, int timeout_ms);
+
+/* Generic netlink family "netdev" (linux/netdev.h, Linux 6.3+; absent from
+ * Debian 12's uapi headers). Values are UAPI, hence stable. */
+#define FP_NETDEV_FAMILY_NAME        "netdev"
+#define FP_NETDEV_CMD_DEV_GET        1
+#define FP_NETDEV_A_DEV_IFINDEX      1
+#define FP_NETDEV_A_DEV_XDP_FEATURES 3
+#define FP_NETDEV_A_DEV_XDP_ZC_MAX_SEGS 4
+#define FP_NETDEV_XDP_ACT_BASIC        (1ULL << 0)
+#define FP_NETDEV_XDP_ACT_REDIRECT     (1ULL << 1)
+#define FP_NETDEV_XDP_ACT_NDO_XMIT     (1ULL << 2)
+#define FP_NETDEV_XDP_ACT_XSK_ZEROCOPY (1ULL << 3)
+#define FP_NETDEV_XDP_ACT_HW_OFFLOAD   (1ULL << 4)
+#define FP_NETDEV_XDP_ACT_RX_SG        (1ULL << 5)
+#define FP_NETDEV_XDP_ACT_NDO_XMIT_SG  (1ULL << 6)
+
 #endif /* FASTPATH_SHIM_H */

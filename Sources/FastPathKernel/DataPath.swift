@@ -1,0 +1,142 @@
+import CFastPathShim
+
+/// The fastpath BPF object in the kernel: its two programs and typed access
+/// to its maps (bpf/fastpath.h). With a pin directory the maps are pinned
+/// there and reused by the next load, which is how a restarted daemon adopts
+/// the running state and how the CLI reads counters.
+public final class DataPath {
+    public let object: BPFObject
+    public let xdp: BPFProgram
+    public let tc: BPFProgram
+    public let config: BPFMap
+    public let interfaces: BPFMap
+    public let stats: BPFMap
+    public let devmap: BPFMap
+    public let vlans: BPFMap
+    public let localAddresses: BPFMap
+
+    /// Loads `objectPath` (e.g. `/usr/lib/fastpath/fastpath.o`).
+    public init(objectPath: String, pinDirectory: String? = nil) throws(FastPathError) {
+        object = try BPFObject(path: objectPath, pinDirectory: pinDirectory)
+        xdp = try object.program(named: FP_PROG_XDP)
+        tc = try object.program(named: FP_PROG_TC)
+        config = try object.map(named: FP_MAP_CONFIG)
+        interfaces = try object.map(named: FP_MAP_IFACES)
+        stats = try object.map(named: FP_MAP_STATS)
+        devmap = try object.map(named: FP_MAP_DEVMAP)
+        vlans = try object.map(named: FP_MAP_VLANS)
+        localAddresses = try object.map(named: FP_MAP_LOCAL_ADDRS)
+    }
+
+    /// The program names fastpath attaches: what `detach` looks for.
+    public static let programNames = [FP_PROG_XDP, FP_PROG_TC]
+
+    public func setFamilies(ipv4: Bool, ipv6: Bool) throws(FastPathError) {
+        let flags = (ipv4 ? FP_CONFIG_IPV4 : 0) | (ipv6 ? FP_CONFIG_IPV6 : 0)
+        try config.update(key: UInt32(0), value: fp_config(flags: flags, reserved: 0))
+    }
+
+    // MARK: interfaces (fp_ifaces)
+
+    /// One `fp_ifaces` entry.
+    public struct InterfaceEntry: Equatable {
+        public var ifindex: UInt32
+        public var mac: [UInt8]
+        public var flags: UInt32
+        public var slot: UInt32
+
+        public init(ifindex: UInt32, mac: [UInt8], flags: UInt32, slot: UInt32) {
+            self.ifindex = ifindex
+            self.mac = mac
+            self.flags = flags
+            self.slot = slot
+        }
+    }
+
+    public func setInterface(_ entry: InterfaceEntry) throws(FastPathError) {
+        var value = fp_iface()
+        let mac = entry.mac.count == 6 ? entry.mac : [0, 0, 0, 0, 0, 0]
+        value.mac = (mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
+        value.flags = UInt16(truncatingIfNeeded: entry.flags)
+        value.slot = entry.slot
+        try interfaces.update(key: entry.ifindex, value: value)
+    }
+
+    @discardableResult
+    public func removeInterface(ifindex: UInt32) throws(FastPathError) -> Bool {
+        try interfaces.delete(key: ifindex)
+    }
+
+    public func interfaceEntries() throws(FastPathError) -> [InterfaceEntry] {
+        var entries: [InterfaceEntry] = []
+        for ifindex in try interfaces.keys(as: UInt32.self) {
+            guard let value = try interfaces.lookup(key: ifindex, as: fp_iface.self) else { continue }
+            let mac = [value.mac.0, value.mac.1, value.mac.2, value.mac.3, value.mac.4, value.mac.5]
+            entries.append(InterfaceEntry(ifindex: ifindex, mac: mac, flags: UInt32(value.flags), slot: value.slot))
+        }
+        return entries
+    }
+
+    // MARK: redirect targets (fp_devmap)
+
+    /// Lists `ifindex` as an XDP redirect target. The kernel resolves the
+    /// device in the calling thread's network namespace.
+    public func addRedirectTarget(ifindex: UInt32) throws(FastPathError) {
+        try devmap.update(key: ifindex, value: fp_devmap_val(ifindex: ifindex, prog_fd: 0))
+    }
+
+    @discardableResult
+    public func removeRedirectTarget(ifindex: UInt32) throws(FastPathError) -> Bool {
+        try devmap.delete(key: ifindex)
+    }
+
+    public func redirectTargets() throws(FastPathError) -> [UInt32] {
+        try devmap.keys(as: UInt32.self)
+    }
+
+    // MARK: VLANs and local addresses
+
+    public func addVLAN(lower: UInt32, proto: UInt16, vid: UInt16, device: UInt32) throws(FastPathError) {
+        let key = fp_vlan_key(ifindex: lower, proto: proto.bigEndian, vid: vid)
+        try vlans.update(key: key, value: fp_vlan_val(ifindex: device))
+    }
+
+    /// Records one of the router's own addresses (4 or 16 bytes).
+    public func addLocalAddress(_ address: [UInt8], ifindex: UInt32) throws(FastPathError) {
+        try localAddresses.update(key: DataPath.addressKey(address), value: ifindex)
+    }
+
+    @discardableResult
+    public func removeLocalAddress(_ address: [UInt8]) throws(FastPathError) -> Bool {
+        try localAddresses.delete(key: DataPath.addressKey(address))
+    }
+
+    /// IPv4 is stored IPv4-mapped (::ffff:a.b.c.d), as the programs look it up.
+    static func addressKey(_ address: [UInt8]) -> fp_addr {
+        var bytes = address
+        if address.count == 4 { bytes = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] + address }
+        while bytes.count < 16 { bytes.append(0) }
+        var key = fp_addr()
+        key.addr = (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                    bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15])
+        return key
+    }
+
+    // MARK: counters (fp_stats)
+
+    public func counters(slot: UInt32) throws(FastPathError) -> InterfaceCounters {
+        try DataPath.counters(in: stats, slot: slot)
+    }
+
+    /// Counters from an `fp_stats` map opened on its own (e.g. a pin).
+    public static func counters(in stats: BPFMap, slot: UInt32) throws(FastPathError) -> InterfaceCounters {
+        InterfaceCounters(summing: try stats.lookupPerCPU(key: slot, as: fp_stats.self))
+    }
+
+    /// The path of a map pinned by a daemon that used `pinDirectory`.
+    public static func pinPath(of map: String, in pinDirectory: String) -> String {
+        joinPath(pinDirectory, map)
+    }
+
+    public static let statsMapName = FP_MAP_STATS
+}
