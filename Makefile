@@ -80,7 +80,7 @@ BPF_CFLAGS  := -O2 -g -Wall -Werror -I/usr/include/$(shell gcc -dumpmachine)
 
 # ---- Swift modules, in dependency order ----------------------------------
 # Each module: one swiftc -wmo invocation emitting its .swiftmodule and .o.
-SWIFT_MODULES := FastPathCore FastPathKernel fastpath
+SWIFT_MODULES := FastPathCore FastPathKernel FastPathDaemon fastpath
 SHIM_SRCS     := $(wildcard Sources/CFastPathShim/*.c)
 SHIM_OBJS     := $(patsubst Sources/CFastPathShim/%.c,$(OBJDIR)/shim_%.o,$(SHIM_SRCS))
 SWIFT_OBJS    := $(foreach m,$(SWIFT_MODULES),$(OBJDIR)/$(m).o)
@@ -113,8 +113,10 @@ FastPathCore_SRCS   := $(wildcard Sources/FastPathCore/*.swift)
 FastPathCore_DEPS   :=
 FastPathKernel_SRCS := $(wildcard Sources/FastPathKernel/*.swift)
 FastPathKernel_DEPS := FastPathCore
+FastPathDaemon_SRCS := $(wildcard Sources/FastPathDaemon/*.swift)
+FastPathDaemon_DEPS := FastPathCore FastPathKernel
 fastpath_SRCS       := $(wildcard Sources/fastpath/*.swift)
-fastpath_DEPS       := FastPathKernel
+fastpath_DEPS       := FastPathCore FastPathKernel FastPathDaemon
 
 define swift_module
 $(OBJDIR)/$(1).o $(MODDIR)/$(1).swiftmodule &: $$($(1)_SRCS) $$(foreach d,$$($(1)_DEPS),$(MODDIR)/$$(d).swiftmodule) $(C_MODULE_FILES)

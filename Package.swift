@@ -19,7 +19,9 @@ let package = Package(
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "libnl-genl-3-dev", "libnl-nf-3-dev"])]),
         // Owners of kernel resources; the only Swift code touching C pointers.
         .target(name: "FastPathKernel", dependencies: ["FastPathCore", "CFastPathShim", "CLibBPF", "CNetlink"]),
-        .executableTarget(name: "fastpath", dependencies: ["FastPathKernel"]),
+        // The poll loop, the event sources and the applier.
+        .target(name: "FastPathDaemon", dependencies: ["FastPathCore", "FastPathKernel"]),
+        .executableTarget(name: "fastpath", dependencies: ["FastPathDaemon", "FastPathCore", "FastPathKernel"]),
         .testTarget(name: "FastPathKernelTests", dependencies: ["FastPathKernel", "FastPathCore", "CFastPathShim"]),
         // Real BPF in the real kernel: test runs on crafted frames, fuzzing, the namespace lab.
         .testTarget(name: "DataPathTests", dependencies: ["FastPathKernel", "CFastPathShim"],
