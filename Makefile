@@ -44,16 +44,19 @@ endif
 
 EMBEDDED_LIBDIR := $(SWIFT_BIN)/../lib/swift/embedded/$(SWIFT_TARGET)
 
+# (cross) a Debian-style sysroot keeps its .pc files under usr/lib/<multiarch>/
+CC_MULTIARCH := $(if $(SYSROOT),$(shell $(CC) -print-multiarch 2>/dev/null))
 ifneq ($(SYSROOT),)
 SYSROOT_CFLAGS     := --sysroot=$(SYSROOT)
 SYSROOT_SWIFTFLAGS := -Xcc --sysroot=$(SYSROOT)
 export PKG_CONFIG_SYSROOT_DIR := $(SYSROOT)
-export PKG_CONFIG_LIBDIR := $(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
+export PKG_CONFIG_LIBDIR := $(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/usr/share/pkgconfig$(if $(CC_MULTIARCH),:$(SYSROOT)/usr/lib/$(CC_MULTIARCH)/pkgconfig)
+PKG_CONFIG_ENV := PKG_CONFIG_SYSROOT_DIR='$(PKG_CONFIG_SYSROOT_DIR)' PKG_CONFIG_LIBDIR='$(PKG_CONFIG_LIBDIR)'
 endif
 
 LIB_PKGS     := libbpf libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libnl-nf-3.0
-LIB_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
-LIB_LDLIBS   := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
+LIB_CFLAGS   := $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --cflags $(LIB_PKGS))
+LIB_LDLIBS   := $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(LIB_PKGS))
 
 CFLAGS  ?= -Os -g0
 CFLAGS  += -Wall -Wextra -Wno-unused-parameter -ffunction-sections -fdata-sections \
@@ -69,6 +72,21 @@ SWIFTFLAGS ?= -Osize
 SWIFTFLAGS += -target $(SWIFT_TARGET) -enable-experimental-feature Embedded -wmo -parse-as-library \
               -swift-version 6 -Xfrontend -function-sections \
               $(ARCH_SWIFTFLAGS) $(SYSROOT_SWIFTFLAGS) $(SWIFT_INCLUDES)
+
+# ---- cross: C headers for Swift's clang importer (openwrt/ section) --------
+# The embedded triples (aarch64-none-none-elf, armv7-none-none-eabi) have no
+# libc headers of their own, and x86_64-unknown-linux-gnu would pick the
+# host's. When cross-compiling, the importer sees exactly the target C
+# compiler's system include directories (minus gcc's private ones, clang has
+# its own builtins) and the -I directories of CFLAGS (OpenWrt's staging dir).
+ifneq ($(CROSS_COMPILE),)
+CC_SYSTEM_INCLUDES := $(shell $(CC) $(SYSROOT_CFLAGS) -xc -E -v /dev/null 2>&1 | \
+                        sed -n '/^\#include <...>/,/^End of search/s/^ //p' | \
+                        grep -v -e '/lib/gcc/' -e '/gcc-cross/' -e '/fortify')
+CROSS_SWIFTFLAGS   := -Xcc -nostdlibinc $(foreach d,$(CC_SYSTEM_INCLUDES),-Xcc -isystem -Xcc $(d))
+SWIFTFLAGS         += $(CROSS_SWIFTFLAGS) $(addprefix -Xcc ,$(filter-out %/fortify,$(filter -I%,$(CFLAGS))))
+endif
+# ---- end cross -----------------------------------------------------------
 
 # ---- BPF -------------------------------------------------------------------
 BPF_SRC_DIR ?= bpf
@@ -172,3 +190,24 @@ test: deps bpf bpffs
 
 demo: deps all bpffs
 	sh Tests/lab/demo.sh
+
+# ==== benchmarks (make bench) ================================================
+# Data-path benchmark: forwarding rate through the namespace lab (kernel,
+# fastpath xdp-native/xdp-generic/tc, the reference forwarder; with and
+# without an fw4-like ruleset) and ns/packet per program path. Markdown on
+# stdout, build/bench/results.json; see README "Benchmarks". Host-only C
+# (libbpf), never cross-compiled. Tests/bench/bench.sh removes the lab
+# (and everything attached in it) even on failure.
+BENCH_CC     ?= gcc
+BENCH_CFLAGS ?= -O2 -g -Wall -Wextra -Wno-missing-field-initializers
+BENCH_BIN    := $(BUILD)/bench/fastpath-bench
+
+$(BENCH_BIN): Tests/bench/bench.c $(BPF_SRC_DIR)/fastpath.h $(BPF_SRC_DIR)/bench.h
+	@mkdir -p $(@D)
+	$(BENCH_CC) $(BENCH_CFLAGS) -I $(BPF_SRC_DIR) $(shell $(PKG_CONFIG) --cflags libbpf) $< -o $@ \
+		$(shell $(PKG_CONFIG) --libs libbpf) -lm
+
+.PHONY: bench
+bench: deps all bpffs $(BENCH_BIN)
+	sh Tests/bench/bench.sh
+# ==== end of benchmarks =======================================================

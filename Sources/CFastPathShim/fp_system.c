@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +123,26 @@ int fp_kill(int32_t pid, int sig)
 	return kill((pid_t)pid, sig) < 0 ? -errno : 0;
 }
 
+int fp_process_alive(int32_t pid)
+{
+	char path[64], buf[256], *close_paren;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0 || kill((pid_t)pid, 0) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* "pid (comm) S ...": a zombie has exited and only waits to be reaped */
+	close_paren = strrchr(buf, ')');
+	return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
+}
+
 int fp_daemonize(void)
 {
 	pid_t pid = fork();
@@ -216,4 +238,15 @@ long fp_rss_kib(void)
 		pages_resident = 0;
 	fclose(f);
 	return pages_resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+int fp_mount_bpffs_if_needed(const char *dir)
+{
+	struct statfs fs;
+
+	if (statfs(dir, &fs) < 0)
+		return -errno;
+	if ((unsigned long)fs.f_type == 0xcafe4a11ul) /* BPF_FS_MAGIC */
+		return 0;
+	return mount("bpf", dir, "bpf", 0, "mode=0700") < 0 ? -errno : 1;
 }

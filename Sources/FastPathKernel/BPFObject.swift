@@ -28,12 +28,11 @@ public final class BPFObject {
             var map = bpf_object__next_map(object, nil)
             while let current = map {
                 if !bpf_map__is_internal(current) {
-                    let name = String(cString: bpf_map__name(current))
-                    let pinPath = joinPath(pinDirectory, name)
-                    let rc = pinPath.withCString { bpf_map__set_pin_path(current, $0) }
-                    if rc < 0 {
+                    do {
+                        try BPFObject.bind(current, toPinIn: pinDirectory)
+                    } catch {
                         bpf_object__close(object)
-                        throw FastPathError.fromReturn(rc, "set map pin path", subject: pinPath)
+                        throw error
                     }
                 }
                 map = bpf_object__next_map(object, current)
@@ -54,6 +53,33 @@ public final class BPFObject {
 
     deinit {
         bpf_object__close(object)
+    }
+
+    /// Binds `map` to `directory/<name>`: an existing pin of the same shape
+    /// is reused (its contents survive a restart), a missing one is created
+    /// at load. The shape check is ours, not libbpf's: libbpf 1.1 compares
+    /// map flags too, and the kernel adds BPF_F_RDONLY_PROG to every devmap,
+    /// so libbpf would refuse to reuse a pinned devmap.
+    private static func bind(_ map: OpaquePointer, toPinIn directory: String) throws(FastPathError) {
+        let pinPath = joinPath(directory, String(cString: bpf_map__name(map)))
+        let pinned = pinPath.withCString { bpf_obj_get($0) }
+        guard pinned >= 0 else {
+            let rc = pinPath.withCString { bpf_map__set_pin_path(map, $0) }
+            try check(rc, "set map pin path", subject: pinPath)
+            return
+        }
+        defer { _ = fp_close(pinned) }
+        var id: UInt32 = 0, type: UInt32 = 0, keySize: UInt32 = 0, valueSize: UInt32 = 0, maxEntries: UInt32 = 0
+        _ = withCharBuffer(count: 16) { name in
+            _ = fp_map_info(pinned, &id, &type, &keySize, &valueSize, &maxEntries, name)
+        }
+        guard type == bpf_map__type(map).rawValue, keySize == bpf_map__key_size(map),
+              valueSize == bpf_map__value_size(map), maxEntries == bpf_map__max_entries(map) else {
+            throw FastPathError("pinned map has another shape than the object's", subject: pinPath,
+                                hint: "left by another fastpath version: run `fastpath detach` to remove it")
+        }
+        try check(bpf_map__reuse_fd(map, pinned), "reuse pinned map", subject: pinPath)
+        try check(pinPath.withCString { bpf_map__set_pin_path(map, $0) }, "set map pin path", subject: pinPath)
     }
 
     /// The program whose C function is named `name` (e.g. `FP_PROG_XDP`).

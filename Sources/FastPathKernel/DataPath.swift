@@ -29,7 +29,12 @@ public final class DataPath {
     }
 
     /// The program names fastpath attaches: what `detach` looks for.
-    public static let programNames = [FP_PROG_XDP, FP_PROG_TC]
+    public static var programNames: [String] { [FP_PROG_XDP, FP_PROG_TC] }
+
+    /// The maps fastpath pins (one file each under the pin directory).
+    public static var mapNames: [String] {
+        [FP_MAP_CONFIG, FP_MAP_IFACES, FP_MAP_STATS, FP_MAP_DEVMAP, FP_MAP_VLANS, FP_MAP_LOCAL_ADDRS]
+    }
 
     public func setFamilies(ipv4: Bool, ipv6: Bool) throws(FastPathError) {
         let flags = (ipv4 ? FP_CONFIG_IPV4 : 0) | (ipv6 ? FP_CONFIG_IPV6 : 0)
@@ -138,5 +143,5 @@ public final class DataPath {
         joinPath(pinDirectory, map)
     }
 
-    public static let statsMapName = FP_MAP_STATS
+    public static var statsMapName: String { FP_MAP_STATS }
 }

@@ -12,6 +12,8 @@ public struct TCAttachment: Equatable {
 
     public let ifindex: UInt32
     public let programID: UInt32
+    /// Whether this attach created the clsact qdisc (so fastpath may remove it).
+    public var createdQdisc = false
 
     /// Creates the clsact qdisc if needed (an existing one is fine) and
     /// attaches `program` at ingress, replacing fastpath's previous filter
@@ -28,7 +30,7 @@ public struct TCAttachment: Equatable {
         let rc = fp_tc_attach(ifi, FP_TC_INGRESS, program.fd, handle, priority, replace ? 1 : 0, &id)
         try check(rc, "attach TC program \(program.name) at ingress", subject: interfaceLabel(ifindex),
                   hint: rc == -EEXIST ? "fastpath's filter slot is taken: detach first or attach with replace" : nil)
-        return TCAttachment(ifindex: ifindex, programID: id)
+        return TCAttachment(ifindex: ifindex, programID: id, createdQdisc: created >= 0)
     }
 
     /// Removes fastpath's ingress filter (the clsact qdisc stays).

@@ -1,7 +1,7 @@
 import CFastPathShim
 
 /// The XDP mode to attach in.
-public enum XDPMode: Equatable {
+public enum XDPAttachMode: Equatable {
     /// In the driver (`XDP_FLAGS_DRV_MODE`): the fast one; needs driver support.
     case native
     /// After skb allocation (`XDP_FLAGS_SKB_MODE`): works everywhere, slower.
@@ -43,7 +43,7 @@ public struct XDPStatus: Equatable {
 /// needs). A value: `detach()` removes it explicitly.
 public struct XDPAttachment: Equatable {
     public let ifindex: UInt32
-    public let mode: XDPMode
+    public let mode: XDPAttachMode
     public let programID: UInt32
 
     /// What to do about a program already attached in the same mode.
@@ -59,7 +59,7 @@ public struct XDPAttachment: Equatable {
 
     /// Attaches `program` to `ifindex` in `mode`.
     public static func attach(
-        _ program: BPFProgram, ifindex: UInt32, mode: XDPMode, existing: Existing = .replace
+        _ program: BPFProgram, ifindex: UInt32, mode: XDPAttachMode, existing: Existing = .replace
     ) throws(FastPathError) -> XDPAttachment {
         var flags = mode.flag
         var oldFD: Int32 = -1
@@ -92,7 +92,7 @@ public struct XDPAttachment: Equatable {
 
     /// Detaches whatever is attached in `mode` (or only `expected`, if given).
     /// Detaching when nothing is attached succeeds.
-    public static func detach(ifindex: UInt32, mode: XDPMode, expected: BPFProgram? = nil) throws(FastPathError) {
+    public static func detach(ifindex: UInt32, mode: XDPAttachMode, expected: BPFProgram? = nil) throws(FastPathError) {
         var flags = mode.flag
         if expected != nil { flags |= FP_XDP_FLAGS_REPLACE }
         let rc = fp_xdp_detach(Int32(bitPattern: ifindex), flags, expected?.fd ?? -1)

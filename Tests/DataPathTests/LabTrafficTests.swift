@@ -28,7 +28,7 @@ final class LabTrafficTests: XCTestCase {
         lab?.destroy() // removes the devices, and with them every attachment
     }
 
-    enum Attachment { case xdp(XDPMode), tc, xdpWithHandoff }
+    enum Attachment { case xdp(XDPAttachMode), tc, xdpWithHandoff }
 
     func attach(_ attachment: Attachment) throws {
         try lab.inside(lab.router) { [self] in

@@ -39,6 +39,8 @@ void fp_sleep_ms(uint32_t ms);
 int32_t fp_getpid(void);
 /* kill(pid, sig): 0 or -errno (-ESRCH: no such process). */
 int fp_kill(int32_t pid, int sig);
+/* 1 if `pid` is a live process (not a zombie), 0 if not. */
+int fp_process_alive(int32_t pid);
 /* Detaches from the terminal (fork, setsid, fork, stdin to /dev/null).
  * Returns 0 in the daemon, or exits in the parents. */
 int fp_daemonize(void);
@@ -55,5 +57,9 @@ int fp_interface_indexes(uint32_t *indexes, int capacity);
 
 /* Resident set size of this process in KiB (from /proc/self/statm), or -errno. */
 long fp_rss_kib(void);
+
+/* Mounts a bpffs on `dir` unless one is there already (1: mounted now,
+ * 0: was there, -errno). */
+int fp_mount_bpffs_if_needed(const char *dir);
 
 #endif /* FP_SYSTEM_H */

@@ -1,0 +1,271 @@
+import FastPathCore
+import FastPathKernel
+
+/// The fastpath daemon: one thread, one poll loop over the kernel's
+/// rtnetlink events, a signalfd (HUP reload, TERM/INT stop) and one timer.
+/// Kernel events update the kernel view; the pure planner turns (config,
+/// view) into a plan; the applier carries it out. Idle means asleep.
+public final class Daemon {
+    let paths: DaemonPaths
+    var config: FastPathConfig
+    var log: Log
+    let dataPath: DataPath
+    let applier: PlanApplier
+    let monitor: RouteNetlinkMonitor
+    let features: XDPFeatureProbe?
+    let prober: NeighbourProber?
+    let signals: SignalEvents
+    let timer: OneShotTimer
+
+    var view = KernelView()
+    var nextHops = NextHopTracker()
+    var nativeRefusals: [String: String] = [:]
+    var slots: [String: UInt32] = [:]
+    var lastModes: [String: EffectiveMode] = [:]
+    var needsReconcile = true
+
+    /// Delay before probing unresolved gateways again.
+    static let probeRetryMilliseconds: UInt64 = 5000
+
+    /// Starts the daemon and runs it until TERM/INT; returns the exit code.
+    public static func run(paths: DaemonPaths, foreground: Bool) -> Int32 {
+        let config: FastPathConfig
+        switch ConfigFile.load(paths.config) {
+        case .valid(let valid): config = valid
+        case .invalid(let lines):
+            for line in lines { Console.error(line) }
+            return 1
+        }
+        if let pid = runningDaemonPID(paths), pid != ProcessControl.pid {
+            Console.error("fastpath: a daemon is already running (pid \(pid), \(paths.pidFile))")
+            return 1
+        }
+        if !foreground {
+            do { try ProcessControl.daemonize() } catch {
+                Console.error("fastpath: \(error.description)")
+                return 1
+            }
+        }
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(paths: paths, config: config)
+        } catch {
+            Console.error("fastpath: \(error.description)")
+            return 1
+        }
+        return daemon.loop()
+    }
+
+    /// The pid in the pid file, if that process is alive.
+    public static func runningDaemonPID(_ paths: DaemonPaths) -> Int32? {
+        guard let text = try? SmallFile.read(paths.pidFile),
+              let pid = Int32(text.split(separator: "\n").first ?? ""),
+              ProcessControl.isAlive(pid) else { return nil }
+        return pid
+    }
+
+    init(paths: DaemonPaths, config: FastPathConfig) throws(FastPathError) {
+        self.paths = paths
+        self.config = config
+        log = Log(level: config.globals.logLevel)
+        LibBPFLog.setWarningsVisible(config.globals.logLevel == .debug)
+        try SmallFile.makeDirectory(paths.runDirectory)
+        try SmallFile.write(paths.pidFile, "\(ProcessControl.pid)\n")
+        try BPFFileSystem.ensureMounted(at: Daemon.parentDirectory(of: paths.pinDirectory))
+        // Pinned maps from an earlier daemon are reused: that is adoption.
+        dataPath = try DataPath(objectPath: paths.objectPath, pinDirectory: paths.pinDirectory)
+        try dataPath.setFamilies(ipv4: config.globals.ipv4, ipv6: config.globals.ipv6)
+        applier = PlanApplier(dataPath: dataPath, qdiscs: QdiscRegistry(path: paths.qdiscFile), log: log)
+        signals = try SignalEvents()
+        timer = try OneShotTimer()
+        // Subscribe before dumping so nothing between the two is missed.
+        monitor = try RouteNetlinkMonitor()
+        features = try? XDPFeatureProbe()
+        prober = try? NeighbourProber()
+        try resync()
+    }
+
+    static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[path.startIndex..<slash])
+    }
+
+    // MARK: the loop
+
+    func loop() -> Int32 {
+        log.info("started (pid \(ProcessControl.pid)), config \(paths.config)")
+        while true {
+            if needsReconcile { reconcile() }
+            let ready: [Bool]
+            do {
+                ready = try Poller.wait([monitor.fileDescriptor, signals.fileDescriptor, timer.fileDescriptor])
+            } catch {
+                log.error(error.description)
+                continue
+            }
+            if ready[0] { receiveKernelEvents() }
+            if ready[2] && timer.consume() { probeUnresolvedGateways() }
+            if ready[1] {
+                for signal in signals.drain() {
+                    switch signal {
+                    case .hangup: reload()
+                    case .terminate, .interrupt: return stop()
+                    case .other: break
+                    }
+                }
+            }
+        }
+    }
+
+    func receiveKernelEvents() {
+        do {
+            try monitor.receive { event in self.handle(event) }
+        } catch {
+            log.error("netlink: \(error.description)")
+        }
+    }
+
+    /// Rebuilds the view from a fresh dump (start, and after an overflow).
+    func resync() throws(FastPathError) {
+        view = KernelView()
+        nextHops.resetRoutes()
+        try monitor.dumpAll { event in self.handle(event) }
+        needsReconcile = true
+    }
+
+    func handle(_ event: KernelEvent) {
+        switch event {
+        case .link(let link):
+            let xdp = try? features?.features(ifindex: link.ifindex)
+            view.apply(ViewLink(ifindex: link.ifindex, name: link.name, mac: link.mac, isUp: link.isUp,
+                                xdpFeatures: xdp ?? nil))
+            needsReconcile = true
+        case .linkRemoved(let ifindex, _):
+            view.removeLink(ifindex: ifindex)
+            needsReconcile = true
+        case .address(let address):
+            ignoringErrors { () throws(FastPathError) in
+                try dataPath.addLocalAddress(address.bytes, ifindex: address.ifindex)
+            }
+        case .addressRemoved(let address):
+            ignoringErrors { () throws(FastPathError) in _ = try dataPath.removeLocalAddress(address.bytes) }
+        case .route(let route):
+            for gateway in nextHops.routeAdded(through: Daemon.gateways(of: route)) { probe(gateway) }
+        case .routeRemoved(let route):
+            nextHops.routeRemoved(through: Daemon.gateways(of: route))
+        case .neighbour(let neighbour):
+            let gateway = NextHopTracker.Gateway(ifindex: neighbour.ifindex, address: neighbour.address)
+            if nextHops.neighbourChanged(gateway, isValid: neighbour.isReachable) { scheduleProbeRetry() }
+        case .neighbourRemoved(let neighbour):
+            let gateway = NextHopTracker.Gateway(ifindex: neighbour.ifindex, address: neighbour.address)
+            if nextHops.neighbourChanged(gateway, isValid: false) { scheduleProbeRetry() }
+        case .overflow:
+            log.warning("netlink events overflowed; re-reading the kernel state")
+            ignoringErrors { () throws(FastPathError) in try resync() }
+        }
+    }
+
+    static func gateways(of route: RouteInfo) -> [NextHopTracker.Gateway] {
+        route.nextHops.filter { !$0.gateway.isEmpty }.map {
+            NextHopTracker.Gateway(ifindex: $0.ifindex, address: $0.gateway)
+        }
+    }
+
+    // MARK: neighbours
+
+    /// Asks the kernel to resolve a gateway's neighbour (ARP/ND) now.
+    func probe(_ gateway: NextHopTracker.Gateway) {
+        guard let prober else { return }
+        ignoringErrors { () throws(FastPathError) in try prober.probe(ifindex: gateway.ifindex, address: gateway.address) }
+        scheduleProbeRetry()
+    }
+
+    func scheduleProbeRetry() {
+        if !timer.isArmed { timer.arm(milliseconds: Daemon.probeRetryMilliseconds) }
+    }
+
+    /// Timer: probe what is still unresolved; stay asleep once all are.
+    func probeUnresolvedGateways() {
+        let pending = nextHops.unresolved
+        guard let prober, !pending.isEmpty else { return }
+        for gateway in pending {
+            ignoringErrors { () throws(FastPathError) in try prober.probe(ifindex: gateway.ifindex, address: gateway.address) }
+        }
+        timer.arm(milliseconds: Daemon.probeRetryMilliseconds)
+    }
+
+    // MARK: reconcile, reload, stop
+
+    func reconcile() {
+        needsReconcile = false
+        for _ in 0..<3 {
+            let entries = (try? dataPath.interfaceEntries()) ?? []
+            var surveyed = Set(entries.map { $0.ifindex })
+            for interface in config.interfaces {
+                if let link = view.link(named: interface.device) { surveyed.insert(link.ifindex) }
+            }
+            let attached = KernelSurvey.attachedState(of: Array(surveyed), entries: entries)
+            let plan = ReconcilePlanner.plan(config: config, view: view, attached: attached,
+                                             currentRedirectTargets: (try? dataPath.redirectTargets()) ?? [],
+                                             nativeRefusals: nativeRefusals, previousSlots: slots)
+            var names: [UInt32: String] = [:]
+            for link in view.sortedLinks { names[link.ifindex] = link.name }
+            let outcome = applier.apply(plan, deviceNames: names)
+            slots = plan.slotsByDevice
+            if outcome.nativeRefusals.isEmpty {
+                record(plan)
+                return
+            }
+            for (device, reason) in outcome.nativeRefusals { nativeRefusals[device] = reason }
+        }
+    }
+
+    /// Writes the applied state for `status` and logs what changed.
+    func record(_ plan: ReconcilePlan) {
+        for interface in plan.interfaces where lastModes[interface.device] != interface.mode {
+            lastModes[interface.device] = interface.mode
+            let why = interface.reason.isEmpty ? "" : " (\(interface.reason))"
+            log.info("\(interface.device): \(interface.mode.rawValue)\(why)")
+        }
+        ignoringErrors { () throws(FastPathError) in
+            try SmallFile.write(paths.stateFile, RunState(pid: ProcessControl.pid, plan: plan).encoded())
+        }
+    }
+
+    /// SIGHUP: a valid config replaces the running one; a bad one is
+    /// reported and changes nothing.
+    func reload() {
+        switch ConfigFile.load(paths.config) {
+        case .invalid(let lines):
+            for line in lines { log.error(line) }
+            log.error("reload refused: the config has errors; the running state is unchanged")
+        case .valid(let newConfig):
+            config = newConfig
+            log.level = newConfig.globals.logLevel
+            applier.log = log
+            nativeRefusals = [:]
+            ignoringErrors { () throws(FastPathError) in
+                try dataPath.setFamilies(ipv4: newConfig.globals.ipv4, ipv6: newConfig.globals.ipv6)
+            }
+            log.info("reloaded \(paths.config)")
+            reconcile()
+        }
+    }
+
+    /// SIGTERM/SIGINT: remove everything fastpath attached, then exit.
+    func stop() -> Int32 {
+        let problems = Teardown.removeEverything(paths: paths)
+        for problem in problems { log.error(problem) }
+        ignoringErrors { () throws(FastPathError) in try SmallFile.remove(paths.pidFile) }
+        log.info("stopped; everything detached")
+        return problems.isEmpty ? 0 : 1
+    }
+
+    func ignoringErrors(_ body: () throws(FastPathError) -> Void) {
+        do {
+            try body()
+        } catch {
+            log.warning(error.description)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import FastPathCore
+import FastPathKernel
+
+/// What fastpath has attached right now, read back from the kernel: the
+/// ground truth a restarted daemon adopts instead of re-attaching.
+enum KernelSurvey {
+    /// The fastpath program attached in XDP on `ifindex`, if any (a foreign
+    /// program is not ours and is reported as none).
+    static func xdpMode(ifindex: UInt32) -> XDPMode? {
+        guard let status = try? XDPAttachment.query(ifindex: ifindex) else { return nil }
+        if status.nativeProgramID != 0 && isOurs(status.nativeProgramID) { return .native }
+        if status.genericProgramID != 0 && isOurs(status.genericProgramID) { return .generic }
+        return nil
+    }
+
+    static func hasOurTC(ifindex: UInt32) -> Bool {
+        guard let id = try? TCAttachment.query(ifindex: ifindex) else { return false }
+        return isOurs(id)
+    }
+
+    static func isOurs(_ programID: UInt32) -> Bool {
+        guard let program = try? BPFProgram.open(id: programID) else { return false }
+        return DataPath.programNames.contains(program.name)
+    }
+
+    /// Attached state of every interface that has anything of fastpath's.
+    static func attachedState(of ifindexes: [UInt32], entries: [DataPath.InterfaceEntry]) -> [UInt32: AttachedState] {
+        var result: [UInt32: AttachedState] = [:]
+        for ifindex in ifindexes {
+            let state = AttachedState(ifindex: ifindex, xdp: xdpMode(ifindex: ifindex), tc: hasOurTC(ifindex: ifindex))
+            if !state.isEmpty { result[ifindex] = state }
+        }
+        for entry in entries {
+            var state = result[entry.ifindex] ?? AttachedState(ifindex: entry.ifindex)
+            state.entry = InterfaceEntry(mac: entry.mac, slot: entry.slot, flags: entry.flags)
+            result[entry.ifindex] = state
+        }
+        return result
+    }
+}

@@ -1,0 +1,100 @@
+import CFastPathShim
+
+/// This process and others: pid, signals, daemonizing, memory use.
+public enum ProcessControl {
+    public static var pid: Int32 { fp_getpid() }
+
+    public enum Signal: Int32 {
+        case hangup = 1, interrupt = 2, kill = 9, terminate = 15
+    }
+
+    /// Sends `signal` to `pid`; false if there is no such process.
+    public static func send(_ signal: Signal, to pid: Int32) throws(FastPathError) -> Bool {
+        let rc = fp_kill(pid, signal.rawValue)
+        if rc == -ESRCH { return false }
+        try check(rc, "send signal \(signal.rawValue)", subject: "pid \(pid)")
+        return true
+    }
+
+    /// Whether `pid` names a live process (a zombie is not).
+    public static func isAlive(_ pid: Int32) -> Bool {
+        fp_process_alive(pid) == 1
+    }
+
+    /// Forks into the background (setsid); returns in the daemon only.
+    public static func daemonize() throws(FastPathError) {
+        try check(fp_daemonize(), "daemonize", subject: nil)
+    }
+
+    /// Resident set size in KiB (/proc/self/statm).
+    public static var residentKiB: Int { Int(fp_rss_kib()) }
+}
+
+/// Small files: the pid file, the applied state, the qdisc list.
+public enum SmallFile {
+    /// The whole file as text, or nil if it does not exist.
+    public static func read(_ path: String) throws(FastPathError) -> String? {
+        let size = path.withCString { fp_file_size($0) }
+        if size == -Int(ENOENT) { return nil }
+        guard size >= 0 else { throw FastPathError("read file", code: .errno(Int32(-size)), subject: path) }
+        var buffer = [UInt8](repeating: 0, count: size + 1)
+        let count = buffer.withUnsafeMutableBytes { raw in
+            path.withCString { fp_read_file($0, raw.baseAddress, raw.count) }
+        }
+        if count == -Int(ENOENT) { return nil }
+        guard count >= 0 else { throw FastPathError("read file", code: .errno(Int32(-count)), subject: path) }
+        return String(decoding: buffer[0..<min(count, size)], as: UTF8.self)
+    }
+
+    /// Replaces the file atomically (temporary file and rename).
+    public static func write(_ path: String, _ text: String) throws(FastPathError) {
+        var copy = text
+        let rc = copy.withUTF8 { bytes in
+            path.withCString { fp_write_file_atomic($0, bytes.baseAddress, bytes.count, 0o644) }
+        }
+        try check(rc, "write file", subject: path)
+    }
+
+    /// Removes the file; a missing one is fine.
+    public static func remove(_ path: String) throws(FastPathError) {
+        let rc = path.withCString { fp_unlink($0) }
+        if rc < 0 && rc != -ENOENT { try check(rc, "remove file", subject: path) }
+    }
+
+    /// Removes an empty directory; a missing one is fine.
+    public static func removeDirectory(_ path: String) throws(FastPathError) {
+        let rc = path.withCString { fp_rmdir($0) }
+        if rc < 0 && rc != -ENOENT { try check(rc, "remove directory", subject: path) }
+    }
+
+    public static func makeDirectory(_ path: String) throws(FastPathError) {
+        try check(path.withCString { fp_mkdir_p($0, 0o755) }, "create directory", subject: path)
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        path.withCString { fp_path_exists($0) } == 1
+    }
+}
+
+/// The interfaces of the calling thread's network namespace.
+public enum InterfaceList {
+    public static func indexes() throws(FastPathError) -> [UInt32] {
+        var capacity = 64
+        while true {
+            var indexes = [UInt32](repeating: 0, count: capacity)
+            let count = indexes.withUnsafeMutableBufferPointer { fp_interface_indexes($0.baseAddress, Int32(capacity)) }
+            try check(count, "list interfaces", subject: nil)
+            if Int(count) <= capacity { return Array(indexes[0..<Int(count)]) }
+            capacity = Int(count)
+        }
+    }
+}
+
+/// The BPF filesystem pins live on.
+public enum BPFFileSystem {
+    /// Mounts bpffs on `directory` (e.g. /sys/fs/bpf) unless it is there.
+    public static func ensureMounted(at directory: String) throws(FastPathError) {
+        let rc = directory.withCString { fp_mount_bpffs_if_needed($0) }
+        try check(rc, "mount bpffs", subject: directory)
+    }
+}
