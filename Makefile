@@ -211,3 +211,22 @@ $(BENCH_BIN): Tests/bench/bench.c $(BPF_SRC_DIR)/fastpath.h $(BPF_SRC_DIR)/bench
 bench: deps all bpffs $(BENCH_BIN)
 	sh Tests/bench/bench.sh
 # ==== end of benchmarks =======================================================
+
+# ==== OpenWrt package: install, cross-check (openwrt/) ========================
+# make install DESTDIR=DIR   the router's files, as the OpenWrt package lays
+#                            them out (add ARCH=/CROSS_COMPILE= for a target)
+# make cross-check           build for aarch64 and armv7 with Debian's cross
+#                            toolchains, run them under qemu, print sizes, check
+#                            libc symbols against musl (openwrt/cross-check.sh)
+DESTDIR ?=
+.PHONY: install cross-check
+install: $(OUT)/fastpath.stripped $(BUILD)/bpf/fastpath.o
+	install -d $(DESTDIR)/usr/sbin $(DESTDIR)/usr/lib/fastpath $(DESTDIR)/etc/config $(DESTDIR)/etc/init.d
+	install -m 0755 $(OUT)/fastpath.stripped $(DESTDIR)/usr/sbin/fastpath
+	install -m 0644 $(BUILD)/bpf/fastpath.o $(DESTDIR)/usr/lib/fastpath/fastpath.o
+	install -m 0600 files/etc/config/fastpath $(DESTDIR)/etc/config/fastpath
+	install -m 0755 files/etc/init.d/fastpath $(DESTDIR)/etc/init.d/fastpath
+
+cross-check:
+	sh openwrt/cross-check.sh
+# ==== end of OpenWrt package ==================================================

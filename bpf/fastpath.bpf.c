@@ -10,7 +10,7 @@
  * to the kernel untouched, counted by reason (fastpath.h).
  */
 #include <linux/pkt_cls.h>
-#include "fp_packet.h"
+#include "fp_flow.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -56,6 +56,13 @@ struct {
 	__type(value, __u32);
 } fp_local_addrs SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_DEFAULT_MAX_FLOWS);
+	__type(key, struct fp_flow_key);
+	__type(value, struct fp_flow);
+} fp_flows SEC(".maps");
+
 /* ---- counters ---------------------------------------------------------- */
 
 static __always_inline struct fp_stats *fp_stats_of(const struct fp_iface *iface)
@@ -81,27 +88,11 @@ static __always_inline void fp_count_forward(struct fp_stats *s, __u64 bytes)
 
 /* ---- policy ------------------------------------------------------------ */
 
-/* Families switched off in the runtime config go to the kernel. */
-static __always_inline int fp_family_enabled(__u32 family)
+static __always_inline struct fp_config *fp_config_get(void)
 {
 	__u32 key = 0;
-	struct fp_config *cfg = bpf_map_lookup_elem(&fp_config, &key);
-	__u32 want = family == FP_AF_INET ? FP_CONFIG_IPV4 : FP_CONFIG_IPV6;
 
-	return cfg && (cfg->flags & want);
-}
-
-/*
- * The flow gate: may this packet skip netfilter? Policy routing says yes to
- * every routable packet. Policy conntrack (firewall-respecting, the default)
- * will admit only flows the kernel firewall accepted; until the flow mirror
- * exists it admits none, which is safe: the kernel forwards them.
- */
-static __always_inline int fp_flow_gate(const struct fp_iface *iface)
-{
-	if (iface->flags & FP_IFACE_POLICY_ROUTING)
-		return FP_OK;
-	return FP_PASS_NOT_OFFLOADED;
+	return bpf_map_lookup_elem(&fp_config, &key);
 }
 
 /* The interface bpf_fib_lookup should see as ingress: the VLAN device for a
@@ -128,37 +119,180 @@ static __always_inline int fp_lookup_reason(long rc, const struct bpf_fib_lookup
 
 	if (rc != BPF_FIB_LKUP_RET_NOT_FWDED)
 		return fp_fib_reason(rc);
-	if (fib->family == FP_AF_INET) {
-		dst.addr[10] = 0xff;
-		dst.addr[11] = 0xff;
-		__builtin_memcpy(&dst.addr[12], &fib->ipv4_dst, 4);
-	} else {
-		__builtin_memcpy(dst.addr, fib->ipv6_dst, 16);
-	}
+	fp_addr16(dst.addr, fib->family == FP_AF_INET ? (void *)&fib->ipv4_dst : (void *)fib->ipv6_dst,
+		  fib->family);
 	if (bpf_map_lookup_elem(&fp_local_addrs, &dst))
 		return FP_PASS_FIB_LOCAL;
 	return FP_PASS_FIB_NO_ROUTE;
 }
 
-/* Steps shared by both programs up to the lookup: parse, check, gate.
- * Returns FP_OK with *fib_ifindex set, or a pass reason. */
+/* What the classifier found out about a packet it lets through. */
+struct fp_verdict {
+	__u32 fib_ifindex;       /* ingress for bpf_fib_lookup */
+	struct fp_flow *flow;    /* policy conntrack: the mirrored flow (else 0) */
+	struct fp_l4 l4;         /* with a flow: where its ports and checksum are */
+};
+
+/*
+ * The flow gate: may this packet skip netfilter? Policy routing says yes to
+ * every routable packet. Policy conntrack (the default) says yes only to
+ * TCP/UDP packets of flows the manager mirrored from conntrack (accepted
+ * by the firewall), and to nothing at all once the manager's heartbeat is
+ * older than the valve time: a dead manager never leaves flows forwarding.
+ */
+static __always_inline int fp_flow_gate(void *data, void *data_end, const struct fp_iface *iface,
+					const struct fp_config *cfg, const struct fp_pkt *p,
+					struct fp_verdict *v)
+{
+	struct fp_flow_key key;
+	__u64 now;
+	int reason;
+
+	v->flow = 0;
+	if (iface->flags & FP_IFACE_POLICY_ROUTING)
+		return FP_OK;
+	if (!(iface->flags & FP_IFACE_POLICY_CONNTRACK))
+		return FP_PASS_NOT_OFFLOADED;
+	now = bpf_ktime_get_coarse_ns(); /* a tick behind CLOCK_MONOTONIC at most */
+	if (now > cfg->heartbeat_ns && now - cfg->heartbeat_ns > cfg->valve_ns)
+		return FP_PASS_VALVE;
+	reason = fp_flow_key_of(data, data_end, p, v->fib_ifindex, &key, &v->l4);
+	if (reason != FP_OK)
+		return reason;
+	v->flow = bpf_map_lookup_elem(&fp_flows, &key);
+	return v->flow ? FP_OK : FP_PASS_NOT_OFFLOADED;
+}
+
+/* Steps shared by both programs up to the lookup: parse, check, gate. */
 static __always_inline int fp_classify(void *data, void *data_end, __u32 ifindex,
 				       const struct fp_iface *iface, struct fp_pkt *p,
-				       __u32 *fib_ifindex)
+				       struct fp_verdict *v)
 {
+	struct fp_config *cfg = fp_config_get();
 	int reason = fp_parse_l2(data, data_end, p);
 
 	if (reason != FP_OK)
 		return reason;
-	if (!fp_family_enabled(p->family))
+	if (!cfg || !(cfg->flags & (p->family == FP_AF_INET ? FP_CONFIG_IPV4 : FP_CONFIG_IPV6)))
 		return FP_PASS_DISABLED;
 	reason = fp_check_l3(data, data_end, p);
 	if (reason != FP_OK)
 		return reason;
-	*fib_ifindex = fp_fib_ingress(ifindex, p);
-	if (!*fib_ifindex)
+	v->fib_ifindex = fp_fib_ingress(ifindex, p);
+	if (!v->fib_ifindex)
 		return FP_PASS_VLAN_UNKNOWN;
-	return fp_flow_gate(iface);
+	return fp_flow_gate(data, data_end, iface, cfg, p, v);
+}
+
+/* Where the packet goes: egress and MACs. */
+struct fp_nexthop {
+	__u32 ifindex;
+	__u8  dmac[ETH_ALEN];
+	__u8  smac[ETH_ALEN];
+	struct bpf_redir_neigh neigh; /* TC only: set when the neighbour is unresolved */
+	__u32 unresolved;
+};
+
+/* The addresses the lookup must use: the translated ones for a NAT flow. */
+static __always_inline void fp_fib_apply_nat(struct bpf_fib_lookup *fib, const struct fp_flow *flow)
+{
+	if (!flow)
+		return;
+	if (flow->flags & FP_FLOW_SNAT) {
+		if (fib->family == FP_AF_INET)
+			__builtin_memcpy(&fib->ipv4_src, flow->nat_src + 12, 4);
+		else
+			__builtin_memcpy(fib->ipv6_src, flow->nat_src, 16);
+	}
+	if (flow->flags & FP_FLOW_DNAT) {
+		if (fib->family == FP_AF_INET)
+			__builtin_memcpy(&fib->ipv4_dst, flow->nat_dst + 12, 4);
+		else
+			__builtin_memcpy(fib->ipv6_dst, flow->nat_dst, 16);
+	}
+}
+
+/* The IP length (header included) of a packet fp_check_l3 accepted. */
+static __always_inline __u32 fp_ip_len(void *data, void *data_end, const struct fp_pkt *p)
+{
+	if (p->family == FP_AF_INET) {
+		struct iphdr *iph = data + p->l3_off;
+
+		return (void *)(iph + 1) > data_end ? 0xffffffff : bpf_ntohs(iph->tot_len);
+	} else {
+		struct ipv6hdr *ip6h = data + p->l3_off;
+
+		return (void *)(ip6h + 1) > data_end ? 0xffffffff : sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+	}
+}
+
+/*
+ * The next hop: from the flow's cache while the FIB generation it was made
+ * under is current and the packet is no longer than the lookup approved
+ * (the MTU), else from bpf_fib_lookup, refreshing the cache.
+ * XDP passes the IP length to the lookup (the kernel checks the MTU); TC
+ * lets the kernel check the skb (GRO aggregates) and caches only what a
+ * plain skb of that length proved. `ctx` is the xdp_md or __sk_buff.
+ */
+static __always_inline int fp_find_nexthop(void *ctx, void *data, void *data_end, const struct fp_pkt *p,
+					   const struct fp_verdict *v, int tc, int gso, struct fp_nexthop *nh)
+{
+	struct fp_flow *flow = v->flow;
+	struct fp_config *cfg = fp_config_get();
+	__u32 ip_len = fp_ip_len(data, data_end, p);
+	__u32 gen = cfg ? cfg->fib_gen : 0;
+	struct bpf_fib_lookup fib;
+	int reason;
+	long rc;
+
+	if (flow && !gso && (flow->nh_flags & FP_NEXTHOP_VALID) && flow->nh_gen == gen &&
+	    ip_len <= flow->nh_len_ok) {
+		nh->ifindex = flow->nh_ifindex;
+		__builtin_memcpy(nh->dmac, flow->nh_dmac, ETH_ALEN);
+		__builtin_memcpy(nh->smac, flow->nh_smac, ETH_ALEN);
+		return FP_OK;
+	}
+	reason = fp_fib_params(data, data_end, p, v->fib_ifindex, !tc, &fib);
+	if (reason != FP_OK)
+		return reason;
+	fp_fib_apply_nat(&fib, flow);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH && tc) {
+		/* TC: the neighbour layer resolves the next hop and queues the packet. */
+		nh->ifindex = fib.ifindex;
+		nh->unresolved = 1;
+		if (p->family == FP_AF_INET) {
+			nh->neigh.nh_family = FP_AF_INET;
+			nh->neigh.ipv4_nh = fib.ipv4_dst;
+		} else {
+			nh->neigh.nh_family = FP_AF_INET6;
+			__builtin_memcpy(nh->neigh.ipv6_nh, fib.ipv6_dst, 16);
+		}
+		return FP_OK;
+	}
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return fp_lookup_reason(rc, &fib);
+	nh->ifindex = fib.ifindex;
+	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+	if (flow && !gso) {
+		flow->nh_ifindex = fib.ifindex;
+		__builtin_memcpy(flow->nh_dmac, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(flow->nh_smac, fib.smac, ETH_ALEN);
+		flow->nh_len_ok = ip_len;
+		flow->nh_gen = gen;
+		flow->nh_flags = FP_NEXTHOP_VALID;
+	}
+	return FP_OK;
+}
+
+static __always_inline void fp_flow_account(struct fp_flow *flow, __u64 bytes)
+{
+	if (!flow)
+		return;
+	flow->last_seen_ns = bpf_ktime_get_coarse_ns();
+	flow->packets++;
+	flow->bytes += bytes;
 }
 
 /* ---- XDP --------------------------------------------------------------- */
@@ -166,18 +300,18 @@ static __always_inline int fp_classify(void *data, void *data_end, __u32 ifindex
 /* Removes the VLAN tag (if any) and writes the new Ethernet header. The
  * caller re-reads data pointers afterwards. */
 static __always_inline int fp_xdp_write_l2(struct xdp_md *ctx, const struct fp_pkt *p,
-					   const struct bpf_fib_lookup *fib)
+					   const struct fp_nexthop *nh)
 {
 	if (p->vlan_proto && bpf_xdp_adjust_head(ctx, (int)sizeof(struct fp_vlan_hdr)))
 		return -1;
 	return fp_write_eth((void *)(long)ctx->data, (void *)(long)ctx->data_end,
-			    fib->dmac, fib->smac, p->l3_proto);
+			    nh->dmac, nh->smac, p->l3_proto);
 }
 
 /* Egress without XDP: leave the frame as it is and tell the TC program
  * where it goes. If the driver has no metadata room, TC looks it up again. */
 static __always_inline void fp_xdp_handoff(struct xdp_md *ctx, __u32 fib_ifindex,
-					   const struct bpf_fib_lookup *fib)
+					   const struct fp_nexthop *nh)
 {
 	struct fp_meta *meta;
 
@@ -187,10 +321,10 @@ static __always_inline void fp_xdp_handoff(struct xdp_md *ctx, __u32 fib_ifindex
 	if ((void *)(meta + 1) > (void *)(long)ctx->data)
 		return;
 	meta->magic = FP_META_MAGIC;
-	meta->ifindex = fib->ifindex;
+	meta->ifindex = nh->ifindex;
 	meta->fib_ifindex = fib_ifindex;
-	__builtin_memcpy(meta->dmac, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(meta->smac, fib->smac, ETH_ALEN);
+	__builtin_memcpy(meta->dmac, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(meta->smac, nh->smac, ETH_ALEN);
 }
 
 SEC("xdp")
@@ -200,11 +334,11 @@ int fastpath_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 ifindex = ctx->ingress_ifindex;
 	__u64 bytes = data_end - data;
-	struct bpf_fib_lookup fib;
+	struct fp_nexthop nh = {};
+	struct fp_verdict v = {};
 	struct fp_iface *iface;
 	struct fp_stats *stats;
 	struct fp_pkt p = {};
-	__u32 fib_ifindex = 0;
 	struct ethhdr *eth;
 	long action;
 	int reason;
@@ -215,7 +349,7 @@ int fastpath_xdp(struct xdp_md *ctx)
 		fp_count_pass(stats, FP_PASS_NOT_OFFLOADED);
 		return XDP_PASS;
 	}
-	reason = fp_classify(data, data_end, ifindex, iface, &p, &fib_ifindex);
+	reason = fp_classify(data, data_end, ifindex, iface, &p, &v);
 	if (reason == FP_OK) {
 		eth = data;
 		if ((void *)(eth + 1) > data_end)
@@ -226,9 +360,7 @@ int fastpath_xdp(struct xdp_md *ctx)
 			reason = FP_PASS_OTHER_HOST;
 	}
 	if (reason == FP_OK)
-		reason = fp_fib_params(data, data_end, &p, fib_ifindex, 1, &fib);
-	if (reason == FP_OK)
-		reason = fp_lookup_reason(bpf_fib_lookup(ctx, &fib, sizeof(fib), 0), &fib);
+		reason = fp_find_nexthop(ctx, data, data_end, &p, &v, 0, 0, &nh);
 	if (reason != FP_OK) {
 		fp_count_pass(stats, reason);
 		return XDP_PASS;
@@ -236,18 +368,20 @@ int fastpath_xdp(struct xdp_md *ctx)
 
 	/* The redirect only takes effect when we return; a miss (egress not in
 	 * the devmap) returns XDP_PASS and leaves the frame untouched. */
-	action = bpf_redirect_map(&fp_devmap, fib.ifindex, XDP_PASS);
+	action = bpf_redirect_map(&fp_devmap, nh.ifindex, XDP_PASS);
 	if (action != XDP_REDIRECT) {
-		fp_xdp_handoff(ctx, fib_ifindex, &fib);
+		fp_xdp_handoff(ctx, v.fib_ifindex, &nh);
 		fp_count_pass(stats, FP_PASS_TC_HANDOFF);
 		return XDP_PASS;
 	}
-	if (fp_decrement_ttl(data, data_end, &p) || fp_xdp_write_l2(ctx, &p, &fib)) {
+	if ((v.flow && fp_xdp_nat(data, data_end, &p, &v.l4, v.flow)) ||
+	    fp_decrement_ttl(data, data_end, &p) || fp_xdp_write_l2(ctx, &p, &nh)) {
 		/* Unreachable for frames the parser accepted; never send half a rewrite. */
 		if (stats)
 			stats->redirect_errors++;
 		return XDP_DROP;
 	}
+	fp_flow_account(v.flow, bytes);
 	fp_count_forward(stats, bytes);
 	return XDP_REDIRECT;
 }
@@ -269,37 +403,50 @@ static __always_inline struct fp_meta *fp_tc_meta(struct __sk_buff *skb)
 /* Makes sure the headers the parser needs are in the linear area. */
 static __always_inline void fp_tc_pull_headers(struct __sk_buff *skb)
 {
-	__u32 want = sizeof(struct ethhdr) + sizeof(struct fp_vlan_hdr) + sizeof(struct ipv6hdr);
+	__u32 want = sizeof(struct ethhdr) + sizeof(struct fp_vlan_hdr) + sizeof(struct ipv6hdr) +
+		     sizeof(struct tcphdr);
 
 	if (skb->data + want > skb->data_end && skb->len > skb->data_end - skb->data)
 		bpf_skb_pull_data(skb, want < skb->len ? want : skb->len);
 }
 
-/* Decrements the TTL, drops the tag, writes MACs (when known) and redirects. */
-static __always_inline int fp_tc_forward(struct __sk_buff *skb, struct fp_pkt *p,
-					 __u32 egress, const __u8 *dmac, const __u8 *smac,
-					 struct bpf_redir_neigh *nh, struct fp_stats *stats)
+/* NAT (with a flow), TTL minus one, tag removed, MACs written (when known),
+ * then the redirect. */
+static __always_inline int fp_tc_forward(struct __sk_buff *skb, struct fp_pkt *p, const struct fp_verdict *v,
+					 struct fp_nexthop *nh, struct fp_stats *stats)
 {
 	void *data, *data_end;
 	__u64 bytes = skb->len;
+	int tag_in_frame = p->vlan_proto && !skb->vlan_present;
 
 	if (p->vlan_proto || skb->vlan_present) {
 		if (bpf_skb_vlan_pop(skb))
 			goto error;
 		p->l3_off = sizeof(struct ethhdr);
 	}
+	if (v->flow) {
+		struct fp_l4 l4 = v->l4;
+
+		if (tag_in_frame) { /* the headers moved up by the tag's length */
+			l4.off -= sizeof(struct fp_vlan_hdr);
+			l4.csum_off -= sizeof(struct fp_vlan_hdr);
+		}
+		if (fp_tc_nat(skb, p, &l4, v->flow))
+			goto error;
+	}
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
 	if (fp_decrement_ttl(data, data_end, p))
 		goto error;
-	if (nh) {
+	fp_flow_account(v->flow, bytes);
+	if (nh->unresolved) {
 		fp_count_forward(stats, bytes);
-		return bpf_redirect_neigh(egress, nh, sizeof(*nh), 0);
+		return bpf_redirect_neigh(nh->ifindex, &nh->neigh, sizeof(nh->neigh), 0);
 	}
-	if (fp_write_eth(data, data_end, dmac, smac, p->l3_proto))
+	if (fp_write_eth(data, data_end, nh->dmac, nh->smac, p->l3_proto))
 		goto error;
 	fp_count_forward(stats, bytes);
-	return bpf_redirect(egress, 0);
+	return bpf_redirect(nh->ifindex, 0);
 error:
 	/* The packet may be half rewritten: the kernel must not forward it again. */
 	if (stats)
@@ -311,13 +458,12 @@ SEC("tc")
 int fastpath_tc(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->ingress_ifindex;
-	struct bpf_redir_neigh nh = {};
-	struct bpf_fib_lookup fib;
+	struct fp_nexthop nh = {};
+	struct fp_verdict v = {};
 	struct fp_iface *iface;
 	struct fp_stats *stats;
 	struct fp_meta *meta;
 	struct fp_pkt p = {};
-	__u32 fib_ifindex = 0;
 	void *data, *data_end;
 	int reason;
 
@@ -328,17 +474,16 @@ int fastpath_tc(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	meta = fp_tc_meta(skb);
-	if (meta) {
-		/* Handoff: XDP already checked, gated and looked this frame up. */
-		__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
-		__u32 egress = meta->ifindex;
-
-		__builtin_memcpy(dmac, meta->dmac, ETH_ALEN);
-		__builtin_memcpy(smac, meta->smac, ETH_ALEN);
+	if (meta && (iface->flags & FP_IFACE_POLICY_ROUTING)) {
+		/* Handoff: XDP already checked and looked this frame up. (With
+		 * policy conntrack TC redoes the gate: the flow holds the NAT.) */
+		nh.ifindex = meta->ifindex;
+		__builtin_memcpy(nh.dmac, meta->dmac, ETH_ALEN);
+		__builtin_memcpy(nh.smac, meta->smac, ETH_ALEN);
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 		if (fp_parse_l2(data, data_end, &p) == FP_OK)
-			return fp_tc_forward(skb, &p, egress, dmac, smac, 0, stats);
+			return fp_tc_forward(skb, &p, &v, &nh, stats);
 		/* A frame that no longer parses is the kernel's. */
 		fp_count_pass(stats, FP_PASS_MALFORMED);
 		return TC_ACT_OK;
@@ -347,42 +492,20 @@ int fastpath_tc(struct __sk_buff *skb)
 	fp_tc_pull_headers(skb);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	reason = fp_classify(data, data_end, ifindex, iface, &p, &fib_ifindex);
-	if (reason == FP_OK && skb->vlan_present) {
-		/* The kernel moved the tag out of the frame (skb_vlan_untag). */
-		if (p.vlan_proto) {
-			reason = FP_PASS_NOT_IP; /* QinQ */
-		} else {
-			p.vlan_proto = skb->vlan_proto;
-			p.vid = skb->vlan_tci & 0x0fff;
-			fib_ifindex = fp_fib_ingress(ifindex, &p);
-			if (!fib_ifindex)
-				reason = FP_PASS_VLAN_UNKNOWN;
-		}
+	if (skb->vlan_present) {
+		/* The kernel moved the tag out of the frame (skb_vlan_untag): the
+		 * ingress for the lookup is its VLAN device. */
+		p.vlan_proto = skb->vlan_proto;
+		p.vid = skb->vlan_tci & 0x0fff;
 	}
+	reason = fp_classify(data, data_end, ifindex, iface, &p, &v);
 	if (reason == FP_OK && skb->pkt_type != 0 /* PACKET_HOST */)
 		reason = FP_PASS_OTHER_HOST;
 	if (reason == FP_OK)
-		reason = fp_fib_params(data, data_end, &p, fib_ifindex, 0, &fib);
-	if (reason == FP_OK) {
-		long rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-
-		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-			/* The neighbour layer resolves the next hop and queues the packet. */
-			if (p.family == FP_AF_INET) {
-				nh.nh_family = FP_AF_INET;
-				nh.ipv4_nh = fib.ipv4_dst;
-			} else {
-				nh.nh_family = FP_AF_INET6;
-				__builtin_memcpy(nh.ipv6_nh, fib.ipv6_dst, 16);
-			}
-			return fp_tc_forward(skb, &p, fib.ifindex, 0, 0, &nh, stats);
-		}
-		reason = fp_lookup_reason(rc, &fib);
-	}
+		reason = fp_find_nexthop(skb, data, data_end, &p, &v, 1, skb->gso_segs > 1, &nh);
 	if (reason != FP_OK) {
 		fp_count_pass(stats, reason);
 		return TC_ACT_OK;
 	}
-	return fp_tc_forward(skb, &p, fib.ifindex, fib.dmac, fib.smac, 0, stats);
+	return fp_tc_forward(skb, &p, &v, &nh, stats);
 }

@@ -20,12 +20,16 @@
 #define FP_MAP_DEVMAP      "fp_devmap"
 #define FP_MAP_VLANS       "fp_vlans"
 #define FP_MAP_LOCAL_ADDRS "fp_local_addrs"
+#define FP_MAP_FLOWS       "fp_flows"
 
 /* Bounds. Slot 0 of fp_stats counts packets seen on interfaces that are not
  * in fp_ifaces; slots 1..FP_MAX_IFACES-1 are handed out by the manager. */
 #define FP_MAX_IFACES      256
 #define FP_MAX_VLANS       1024
 #define FP_MAX_LOCAL_ADDRS 1024
+/* The flow table's compiled-in size; the manager sets the real bound from
+ * `option max_flows` (bpf_map__set_max_entries) before load. */
+#define FP_DEFAULT_MAX_FLOWS 16384
 
 /*
  * Why a packet was passed to the kernel (index into fp_stats.passed).
@@ -56,14 +60,17 @@
 #define FP_PASS_FIB_NO_SRC_ADDR 21
 #define FP_PASS_FIB_OTHER       22 /* a return code newer than this header */
 #define FP_PASS_FIB_NO_ROUTE    23 /* BPF_FIB_LKUP_RET_NOT_FWDED otherwise: no route, broadcast or other non-unicast route */
-#define FP_REASON_COUNT         24
+#define FP_PASS_TCP_CONTROL     24 /* policy conntrack: SYN, FIN or RST, which conntrack must see */
+#define FP_PASS_VALVE           25 /* policy conntrack: the manager's heartbeat is stale, all to the kernel */
+#define FP_REASON_COUNT         26
 
 #define FP_REASON_NAMES { \
 	"not_ip", "malformed", "ip_options", "fragment", "ipv6_exthdr", "ttl", \
 	"multicast", "martian", "other_host", "vlan_unknown", "disabled", \
 	"not_offloaded", "tc_handoff", "local", "blackhole", "unreachable", \
 	"prohibit", "forwarding_disabled", "unsupported_lwt", "no_neigh", \
-	"frag_needed", "no_src_addr", "fib_other", "no_route" }
+	"frag_needed", "no_src_addr", "fib_other", "no_route", "tcp_control", \
+	"valve" }
 
 /* fp_stats value: one per interface slot, per CPU (BPF_MAP_TYPE_PERCPU_ARRAY). */
 struct fp_stats {
@@ -93,10 +100,12 @@ _Static_assert(sizeof(struct fp_iface) == 12, "fp_iface layout");
 #define FP_CONFIG_IPV4 (1u << 0)
 #define FP_CONFIG_IPV6 (1u << 1)
 struct fp_config {
-	__u32 flags;    /* FP_CONFIG_* */
-	__u32 reserved;
+	__u32 flags;        /* FP_CONFIG_* */
+	__u32 fib_gen;      /* bumped by the manager on every route, neighbour or link change */
+	__u64 heartbeat_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the manager's last beat */
+	__u64 valve_ns;     /* policy conntrack: an older heartbeat passes everything */
 };
-_Static_assert(sizeof(struct fp_config) == 8, "fp_config layout");
+_Static_assert(sizeof(struct fp_config) == 24, "fp_config layout");
 
 /* fp_devmap (BPF_MAP_TYPE_DEVMAP_HASH): key __u32 ifindex -> value. The
  * manager lists only egress devices that take XDP frames (ndo_xdp_xmit).
@@ -119,6 +128,49 @@ struct fp_vlan_val {
 	__u32 ifindex;  /* the VLAN device: ingress for bpf_fib_lookup */
 };
 _Static_assert(sizeof(struct fp_vlan_val) == 4, "fp_vlan_val layout");
+
+/*
+ * fp_flows (policy conntrack): the conntrack entries the kernel firewall
+ * accepted, one entry per direction, written by the manager and consulted
+ * by the programs before forwarding. Addresses are 16 bytes, IPv4 mapped.
+ */
+struct fp_flow_key {
+	__u8   src[16];
+	__u8   dst[16];
+	__be16 sport;
+	__be16 dport;
+	__u32  ifindex;  /* ingress: the L3 interface toward src (the VLAN device if tagged) */
+	__u8   proto;    /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8   family;   /* 4 or 6 */
+	__u16  pad;      /* zero */
+};
+_Static_assert(sizeof(struct fp_flow_key) == 44, "fp_flow_key layout");
+
+#define FP_FLOW_SNAT     (1u << 0) /* rewrite the source to nat_src:nat_sport */
+#define FP_FLOW_DNAT     (1u << 1) /* rewrite the destination to nat_dst:nat_dport */
+#define FP_NEXTHOP_VALID (1u << 0)
+
+struct fp_flow {
+	/* written by the manager when the flow is mirrored */
+	__u8   nat_src[16];
+	__u8   nat_dst[16];
+	__be16 nat_sport;
+	__be16 nat_dport;
+	__u32  flags;        /* FP_FLOW_* */
+	/* the next-hop cache, written by the programs */
+	__u32  nh_gen;       /* fp_config.fib_gen the lookup was made under */
+	__u32  nh_ifindex;   /* egress */
+	__u32  nh_flags;     /* FP_NEXTHOP_* */
+	__u32  nh_len_ok;    /* the largest IP length the lookup approved (MTU) */
+	__u8   nh_dmac[6];
+	__u8   nh_smac[6];
+	__u32  pad;
+	/* accounting, written by the programs */
+	__u64  last_seen_ns; /* bpf_ktime_get_coarse_ns */
+	__u64  packets;
+	__u64  bytes;
+};
+_Static_assert(sizeof(struct fp_flow) == 96, "fp_flow layout");
 
 /* fp_local_addrs: the router's own addresses (key -> __u32 ifindex), kept by
  * the manager. Consulted only when bpf_fib_lookup says "not forwarded", to

@@ -45,7 +45,9 @@ static __always_inline int fp_is_vlan_proto(__be16 proto)
 	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
 }
 
-/* Ethernet plus at most one tag. Returns FP_OK or a pass reason. */
+/* Ethernet plus at most one tag. Returns FP_OK or a pass reason. The
+ * caller zeroes *p, or sets vlan_proto/vid for a tag the kernel already
+ * took out of the frame (TC, skb->vlan_present). */
 static __always_inline int fp_parse_l2(void *data, void *data_end, struct fp_pkt *p)
 {
 	struct ethhdr *eth = data;
@@ -55,13 +57,13 @@ static __always_inline int fp_parse_l2(void *data, void *data_end, struct fp_pkt
 	if ((void *)(eth + 1) > data_end)
 		return FP_PASS_MALFORMED;
 	proto = eth->h_proto;
-	p->vlan_proto = 0;
-	p->vid = 0;
 	if (fp_is_vlan_proto(proto)) {
 		struct fp_vlan_hdr *vh = (void *)(eth + 1);
 
 		if ((void *)(vh + 1) > data_end)
 			return FP_PASS_MALFORMED;
+		if (p->vlan_proto)
+			return FP_PASS_NOT_IP; /* a second tag (the first one out of band): QinQ */
 		p->vlan_proto = proto;
 		p->vid = bpf_ntohs(vh->tci) & 0x0fff;
 		proto = vh->encapsulated_proto;

@@ -106,7 +106,7 @@ make_sysroot() {
 build_arch() {
 	set_arch_vars "$1"
 	say "build $1 (CROSS_COMPILE=$TRIPLET- SYSROOT=$SYSROOT_BASE/$1)"
-	make --no-print-directory ARCH="$1" CROSS_COMPILE="$TRIPLET-" SYSROOT="$SYSROOT_BASE/$1" \
+	make --no-print-directory -j"$(nproc)" ARCH="$1" CROSS_COMPILE="$TRIPLET-" SYSROOT="$SYSROOT_BASE/$1" \
 		"build/$1/fastpath" "build/$1/fastpath.stripped"
 }
 

@@ -16,3 +16,7 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/netfilter/nfnl.h>
 #include <netlink/netfilter/ct.h>
+/* ctnetlink constants for libnl-nf's conntrack API: NFNLGRP_CONNTRACK_*,
+ * NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_*, CTA_*. */
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>

@@ -1,4 +1,5 @@
 import CFastPathShim
+import FastPathCore
 
 /// The fastpath BPF object in the kernel: its two programs and typed access
 /// to its maps (bpf/fastpath.h). With a pin directory the maps are pinned
@@ -14,6 +15,7 @@ public final class DataPath {
     public let devmap: BPFMap
     public let vlans: BPFMap
     public let localAddresses: BPFMap
+    public let flows: BPFMap
 
     /// Loads `objectPath` (e.g. `/usr/lib/fastpath/fastpath.o`).
     public init(objectPath: String, pinDirectory: String? = nil) throws(FastPathError) {
@@ -26,6 +28,7 @@ public final class DataPath {
         devmap = try object.map(named: FP_MAP_DEVMAP)
         vlans = try object.map(named: FP_MAP_VLANS)
         localAddresses = try object.map(named: FP_MAP_LOCAL_ADDRS)
+        flows = try object.map(named: FP_MAP_FLOWS)
     }
 
     /// The program names fastpath attaches: what `detach` looks for.
@@ -33,12 +36,38 @@ public final class DataPath {
 
     /// The maps fastpath pins (one file each under the pin directory).
     public static var mapNames: [String] {
-        [FP_MAP_CONFIG, FP_MAP_IFACES, FP_MAP_STATS, FP_MAP_DEVMAP, FP_MAP_VLANS, FP_MAP_LOCAL_ADDRS]
+        [FP_MAP_CONFIG, FP_MAP_IFACES, FP_MAP_STATS, FP_MAP_DEVMAP, FP_MAP_VLANS, FP_MAP_LOCAL_ADDRS, FP_MAP_FLOWS]
+    }
+
+    // MARK: runtime config (fp_config)
+
+    /// The runtime config as the programs see it; every change rewrites it whole.
+    private func updateConfig(_ change: (inout fp_config) -> Void) throws(FastPathError) {
+        var value = try config.lookup(key: UInt32(0), as: fp_config.self) ?? fp_config()
+        change(&value)
+        try config.update(key: UInt32(0), value: value)
     }
 
     public func setFamilies(ipv4: Bool, ipv6: Bool) throws(FastPathError) {
         let flags = (ipv4 ? FP_CONFIG_IPV4 : 0) | (ipv6 ? FP_CONFIG_IPV6 : 0)
-        try config.update(key: UInt32(0), value: fp_config(flags: flags, reserved: 0))
+        try updateConfig { $0.flags = flags }
+    }
+
+    /// Invalidates every flow's cached next hop: the next packet of each
+    /// flow looks its route up again. Called on route, neighbour and link changes.
+    public func bumpFIBGeneration() throws(FastPathError) {
+        try updateConfig { $0.fib_gen &+= 1 }
+    }
+
+    /// Stamps the heartbeat (CLOCK_MONOTONIC now) and the valve time: in
+    /// policy conntrack the programs pass everything once the heartbeat is
+    /// older than `valveMilliseconds`.
+    public func beat(valveMilliseconds: UInt64) throws(FastPathError) {
+        let now = MonotonicClock.nanoseconds
+        try updateConfig {
+            $0.heartbeat_ns = now
+            $0.valve_ns = valveMilliseconds &* 1_000_000
+        }
     }
 
     // MARK: interfaces (fp_ifaces)
@@ -144,4 +173,53 @@ public final class DataPath {
     }
 
     public static var statsMapName: String { FP_MAP_STATS }
+}
+
+// MARK: flows (fp_flows, policy conntrack)
+
+extension DataPath {
+    /// Mirrors one flow direction; an existing entry is left as it is (its
+    /// next-hop cache and counters belong to the programs). Throws E2BIG
+    /// when the table is full.
+    public func addFlow(_ key: FlowKey, rewrite: FlowRewrite) throws(FastPathError) {
+        var value = fp_flow()
+        if let source = rewrite.source {
+            value.nat_src = DataPath.addressKey(source.address).addr
+            value.nat_sport = source.port.bigEndian
+            value.flags |= FP_FLOW_SNAT
+        }
+        if let destination = rewrite.destination {
+            value.nat_dst = DataPath.addressKey(destination.address).addr
+            value.nat_dport = destination.port.bigEndian
+            value.flags |= FP_FLOW_DNAT
+        }
+        try flows.update(key: DataPath.flowKey(key), value: value, flags: .noExist)
+    }
+
+    @discardableResult
+    public func removeFlow(_ key: FlowKey) throws(FastPathError) -> Bool {
+        try flows.delete(key: DataPath.flowKey(key))
+    }
+
+    /// What the programs recorded for a mirrored direction (nil: not mirrored).
+    public func flowActivity(_ key: FlowKey) throws(FastPathError) -> FlowActivity? {
+        guard let value = try flows.lookup(key: DataPath.flowKey(key), as: fp_flow.self) else { return nil }
+        return FlowActivity(lastSeenNanoseconds: value.last_seen_ns, packets: value.packets, bytes: value.bytes)
+    }
+
+    public func flowCount() throws(FastPathError) -> Int {
+        try flows.keys(as: fp_flow_key.self).count
+    }
+
+    static func flowKey(_ key: FlowKey) -> fp_flow_key {
+        var raw = fp_flow_key()
+        raw.src = addressKey(key.source).addr
+        raw.dst = addressKey(key.destination).addr
+        raw.sport = key.sourcePort.bigEndian
+        raw.dport = key.destinationPort.bigEndian
+        raw.ifindex = key.ingress
+        raw.proto = key.proto
+        raw.family = key.family
+        return raw
+    }
 }

@@ -84,5 +84,8 @@ public enum Poller {
 public enum MonotonicClock {
     public static var milliseconds: UInt64 { fp_monotonic_ms() }
 
+    /// The clock bpf_ktime_get_(coarse_)ns reads.
+    public static var nanoseconds: UInt64 { fp_monotonic_ns() }
+
     public static func sleep(milliseconds: UInt32) { fp_sleep_ms(milliseconds) }
 }

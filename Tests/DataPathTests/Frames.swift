@@ -58,6 +58,10 @@ struct TestFrame {
     var payload: [UInt8] = Array("fastpath test payload".utf8)
     var sourcePort: UInt16 = 40000
     var destinationPort: UInt16 = 5001
+    /// TCP instead of UDP, with these flags (0x10 = ACK).
+    var tcpFlags: UInt8? = nil
+    /// IPv4 UDP sent without a checksum (0).
+    var udpChecksumZero = false
 
     enum Family { case ipv4, ipv6 }
 
@@ -67,18 +71,32 @@ struct TestFrame {
         return bytes + be16(family == .ipv4 ? 0x0800 : 0x86dd)
     }
 
+    var protocolNumber: UInt8 { tcpFlags == nil ? 17 : 6 }
+
+    /// The UDP datagram or TCP segment, with a correct checksum.
     var udp: [UInt8] {
-        let length = UInt16(8 + payload.count)
-        var segment = be16(sourcePort) + be16(destinationPort) + be16(length) + [0, 0] + payload
-        let pseudo: [UInt8]
-        switch family {
-        case .ipv4: pseudo = src + dst + [0, 17] + be16(length)
-        case .ipv6: pseudo = src + dst + [0, 0] + be16(length) + [0, 0, 0, 17]
+        var segment: [UInt8]
+        let checksumOffset: Int
+        if let tcpFlags {
+            segment = be16(sourcePort) + be16(destinationPort) + [0, 0, 0x10, 0x01] + [0, 0, 0x20, 0x02]
+                + [0x50, tcpFlags] + be16(0xfaf0) + [0, 0, 0, 0] + payload
+            checksumOffset = 16
+        } else {
+            segment = be16(sourcePort) + be16(destinationPort) + be16(UInt16(8 + payload.count)) + [0, 0] + payload
+            checksumOffset = 6
+            if udpChecksumZero { return segment }
         }
-        var sum = internetChecksum(pseudo + segment)
-        if sum == 0 { sum = 0xffff }
-        segment[6] = UInt8(sum >> 8); segment[7] = UInt8(sum & 0xff)
+        var sum = internetChecksum(pseudoHeader(length: segment.count, protocol: protocolNumber) + segment)
+        if sum == 0 && tcpFlags == nil { sum = 0xffff }
+        segment[checksumOffset] = UInt8(sum >> 8); segment[checksumOffset + 1] = UInt8(sum & 0xff)
         return segment
+    }
+
+    func pseudoHeader(length: Int, protocol number: UInt8) -> [UInt8] {
+        switch family {
+        case .ipv4: return src + dst + [0, number] + be16(UInt16(length))
+        case .ipv6: return src + dst + [0, 0] + be16(UInt16(length)) + [0, 0, 0, number]
+        }
     }
 
     var ipHeader: [UInt8] {
@@ -87,12 +105,12 @@ struct TestFrame {
         case .ipv4:
             let ihl = UInt8(5 + ipv4Options.count / 4)
             var header: [UInt8] = [0x40 | ihl, 0] + be16(UInt16(Int(ihl) * 4 + l4.count))
-                + be16(0x1234) + be16(fragmentField) + [ttl, l4Protocol, 0, 0] + src + dst + ipv4Options
+                + be16(0x1234) + be16(fragmentField) + [ttl, tcpFlags == nil ? l4Protocol : 6, 0, 0] + src + dst + ipv4Options
             let sum = internetChecksum(header)
             header[10] = UInt8(sum >> 8); header[11] = UInt8(sum & 0xff)
             return header
         case .ipv6:
-            return [0x60, 0, 0, 0] + be16(UInt16(l4.count)) + [ipv6NextHeader, ttl] + src + dst
+            return [0x60, 0, 0, 0] + be16(UInt16(l4.count)) + [tcpFlags == nil ? ipv6NextHeader : 6, ttl] + src + dst
         }
     }
 
@@ -114,4 +132,22 @@ struct TestFrame {
 func ipv4HeaderChecksumIsValid(_ frame: [UInt8]) -> Bool {
     let ihl = Int(frame[14] & 0x0f) * 4
     return internetChecksum(frame[14..<(14 + ihl)]) == 0
+}
+
+/// Verifies the TCP/UDP checksum of an untagged IPv4/IPv6 frame by full
+/// recomputation over the pseudo header; an IPv4 UDP checksum of 0 ("none") passes.
+func l4ChecksumIsValid(_ frame: [UInt8]) -> Bool {
+    let isIPv4 = frame[12] == 0x08
+    let l3 = 14
+    let proto = isIPv4 ? frame[l3 + 9] : frame[l3 + 6]
+    let l4 = isIPv4 ? l3 + Int(frame[l3] & 0x0f) * 4 : l3 + 40
+    let length = isIPv4 ? (Int(frame[l3 + 2]) << 8 | Int(frame[l3 + 3])) - (l4 - l3)
+                        : Int(frame[l3 + 4]) << 8 | Int(frame[l3 + 5])
+    let segment = Array(frame[l4..<(l4 + length)])
+    if proto == 17 && isIPv4 && segment[6] == 0 && segment[7] == 0 { return true }
+    if proto == 17 && !isIPv4 && segment[6] == 0 && segment[7] == 0 { return false }
+    let addresses = isIPv4 ? Array(frame[(l3 + 12)..<(l3 + 20)]) : Array(frame[(l3 + 8)..<(l3 + 40)])
+    let pseudo = isIPv4 ? addresses + [0, proto] + be16(UInt16(length))
+                        : addresses + [0, 0] + be16(UInt16(length)) + [0, 0, 0, proto]
+    return internetChecksum(pseudo + segment) == 0
 }

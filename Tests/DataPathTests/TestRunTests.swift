@@ -340,13 +340,6 @@ final class TestRunTests: XCTestCase {
         try Self.dataPath.setFamilies(ipv4: true, ipv6: true)
     }
 
-    func testConntrackPolicyPassesUntilFlowsAreMirrored() throws {
-        try Self.dataPath.addInterface(ifindex: Self.lanIndex, mac: Self.lanMAC, slot: Self.lanSlot,
-                                       flags: FP_IFACE_POLICY_CONNTRACK)
-        defer { try? Self.dataPath.addInterface(ifindex: Self.lanIndex, mac: Self.lanMAC, slot: Self.lanSlot) }
-        try both { try assertPassed($0, v4().bytes, "not_offloaded") }
-    }
-
     func testUnconfiguredInterfaceIsPassedAndCountedInSlotZero() throws {
         let loopback: UInt32 = 1
         try both { try assertPassed($0, v4().bytes, "not_offloaded", ingress: loopback, slot: 0) }

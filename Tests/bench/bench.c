@@ -12,6 +12,7 @@
  *   fastpath-bench --prefix P [--bpf-dir build/bpf] [--nft Tests/bench/fw4.nft]
  *                  [--json build/bench/results.json] [--rounds 5] [--seconds 2]
  *                  [--warmup 0.3] [--flows 16] [--cpu N] [--cost-repeat 1000000]
+ *                  [--only forwarding|cost]
  *
  * How the rate is measured (../../../shared/PLATFORM-NOTES.md, "XDP on veth"):
  * trafficgen_xmit runs in one long BPF_PROG_RUN (live frames, XDP_TX out of
@@ -70,6 +71,7 @@ static struct {
 	int rounds, flows, cpu;
 	double seconds, warmup;
 	unsigned cost_repeat;
+	int skip_forwarding, skip_cost;
 } opt = {
 	.bpf_dir = "build/bpf", .nft = "Tests/bench/fw4.nft", .json = "build/bench/results.json",
 	.rounds = 5, .flows = 16, .cpu = -1, .seconds = 2.0, .warmup = 0.3, .cost_repeat = 1000000,
@@ -632,28 +634,26 @@ static int test_run(int fd, int tc, const unsigned char *frame, unsigned repeat,
 
 #define COST_RUNS 5
 
-/* Minimum over COST_RUNS runs of the harness around the program under test
- * and around the nop, alternated so both see the same machine; noise on a
- * shared machine only ever adds time, so the minimum is the estimate. */
-static int timed(int harness, int tc, const unsigned char *frame, int jump, int target, int nop,
-		 double *gross, double *baseline)
+/* One timed BPF_PROG_TEST_RUN of the harness with `target` in its jump slot. */
+static int timed_once(int harness, int tc, const unsigned char *frame, int jump, int target,
+		      double *ns)
 {
 	__u32 key = 0, ret, dur;
 
-	*gross = *baseline = INFINITY;
-	for (int i = 0; i < COST_RUNS; i++) {
-		update(jump, &key, &nop, "cost jump (nop)");
-		if (test_run(harness, tc, frame, opt.cost_repeat, &ret, &dur))
-			return -1;
-		*baseline = fmin(*baseline, dur);
-		update(jump, &key, &target, "cost jump");
-		if (test_run(harness, tc, frame, opt.cost_repeat, &ret, &dur))
-			return -1;
-		*gross = fmin(*gross, dur);
-	}
+	update(jump, &key, &target, "cost jump");
+	if (test_run(harness, tc, frame, opt.cost_repeat, &ret, &dur))
+		return -1;
+	*ns = fmin(*ns, dur);
 	return 0;
 }
 
+/*
+ * Every (program, frame) is first run once to check it takes the intended
+ * path (its return code), then timed COST_RUNS times; each time round, all
+ * of them run back to back, each followed by the harness around the nop
+ * program (the baseline), so all figures see the same machine. Noise on a
+ * shared machine only adds time: the minimum is the estimate.
+ */
 static void measure_costs(void)
 {
 	int harness_xdp = prog_fd(&cost, COST_PROG_XDP), harness_tc = prog_fd(&cost, COST_PROG_TC);
@@ -668,48 +668,57 @@ static void measure_costs(void)
 	build_frame(frames[F_V6], TG_FAMILY_IPV6, 64, UDP_SPORT0);
 	build_frame(frames[F_PASS], TG_FAMILY_IPV4, 1, UDP_SPORT0);
 
-	for (int p = 0; p < P_COUNT && !stop_requested; p++) {
-		int tc = p == P_FP_TC;
-		int harness = tc ? harness_tc : harness_xdp, jump = tc ? jump_tc : jump_xdp;
-		int nop = tc ? nop_tc : nop_xdp;
+	for (int run = -1; run < COST_RUNS && !stop_requested; run++)
+		for (int p = 0; p < P_COUNT; p++) {
+			int tc = p == P_FP_TC;
+			int harness = tc ? harness_tc : harness_xdp, jump = tc ? jump_tc : jump_xdp;
+			int nop = tc ? nop_tc : nop_xdp;
 
-		for (int f = 0; f < F_COUNT; f++) {
-			struct cost *c = &costs[p][f];
-			__u32 expect, ret, dur;
+			for (int f = 0; f < F_COUNT; f++) {
+				struct cost *c = &costs[p][f];
+				__u32 expect, ret, dur;
 
-			if (f == F_FLOW_HIT) {
-				/* CONNTRACK: measure the flow-hit path here once the
-				 * conntrack policy's flow map exists (prime a flow
-				 * entry, then run a frame of that flow). */
-				c->note = p == P_REF ? "n/a" : "not implemented yet (conntrack policy)";
-				continue;
+				if (f == F_FLOW_HIT) {
+					/* CONNTRACK: measure the flow-hit path here once the
+					 * conntrack policy's flow map exists (prime a flow
+					 * entry, then run a frame of that flow). */
+					c->note = p == P_REF ? "n/a" : "not implemented yet (conntrack policy)";
+					continue;
+				}
+				update(frame_fd, &key, frames[f], COST_MAP_FRAME);
+				if (run >= 0) {
+					if (!c->measured)
+						continue;
+					if (timed_once(harness, tc, frames[f], jump, target[p], &c->gross_ns) ||
+					    timed_once(harness, tc, frames[f], jump, nop, &c->baseline_ns)) {
+						note_error("cost %s %s: BPF_PROG_TEST_RUN: %s", cprog_name[p],
+							   frame_key[f], strerror(errno));
+						c->measured = 0;
+					}
+					c->ns = c->gross_ns - c->baseline_ns;
+					continue;
+				}
+				/* run -1: check the path */
+				if (f == F_PASS)
+					expect = tc ? TC_ACT_OK : XDP_PASS;
+				else
+					expect = tc ? TC_ACT_REDIRECT : XDP_REDIRECT;
+				update(jump, &key, &target[p], "cost jump");
+				if (test_run(harness, tc, frames[f], 1, &ret, &dur)) {
+					note_error("cost %s %s: BPF_PROG_TEST_RUN: %s", cprog_name[p],
+						   frame_key[f], strerror(errno));
+					continue;
+				}
+				c->retval = ret;
+				if (ret != expect) {
+					note_error("cost %s %s: returned %u, expected %u (path not taken)",
+						   cprog_name[p], frame_key[f], ret, expect);
+					continue;
+				}
+				c->measured = 1;
+				c->gross_ns = c->baseline_ns = INFINITY;
 			}
-			if (f == F_PASS)
-				expect = tc ? TC_ACT_OK : XDP_PASS;
-			else
-				expect = tc ? TC_ACT_REDIRECT : XDP_REDIRECT;
-			update(frame_fd, &key, frames[f], COST_MAP_FRAME);
-			update(jump, &key, &target[p], "cost jump");
-			if (test_run(harness, tc, frames[f], 1, &ret, &dur)) {
-				note_error("cost %s %s: BPF_PROG_TEST_RUN: %s", cprog_name[p], frame_key[f],
-					   strerror(errno));
-				continue;
-			}
-			c->retval = ret;
-			if (ret != expect) {
-				note_error("cost %s %s: returned %u, expected %u (path not taken)",
-					   cprog_name[p], frame_key[f], ret, expect);
-				continue;
-			}
-			if (timed(harness, tc, frames[f], jump, target[p], nop, &c->gross_ns, &c->baseline_ns)) {
-				note_error("cost %s %s: BPF_PROG_TEST_RUN: %s", cprog_name[p], frame_key[f],
-					   strerror(errno));
-				continue;
-			}
-			c->ns = c->gross_ns - c->baseline_ns;
-			c->measured = 1;
 		}
-	}
 }
 
 /* ---- output ---------------------------------------------------------------------- */
@@ -805,54 +814,58 @@ static void print_markdown(void)
 	printf("# fastpath bench\n\n");
 	printf("%s · kernel %s · %s · generator and all forwarding on CPU %d\n\n",
 	       date, kernel_release, cpu_model, opt.cpu);
-	printf("## Forwarding rate\n\n");
-	printf("h1 → r → h2 over veth, 64-byte UDP, %d flows; delivered packets counted at h2. "
-	       "Median of %d interleaved rounds of %.1f s per row.\n\n", opt.flows, opt.rounds, opt.seconds);
-	printf("| ruleset on r | family | mode | policy | Mpps | × kernel | × reference | loss | sent Mpps | by fastpath |\n");
-	printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
-	for (int rs = 0; rs < RS_COUNT; rs++)
-		for (int fam = 0; fam < 2; fam++) {
-			for (int m = 0; m < M_COUNT; m++) {
-				struct result *r = &res[rs][fam][m];
+	if (!opt.skip_forwarding) {
+		printf("## Forwarding rate\n\n");
+		printf("h1 → r → h2 over veth, 64-byte UDP, %d flows; delivered packets counted at h2. "
+		       "Median of %d interleaved rounds of %.1f s per row.\n\n", opt.flows, opt.rounds, opt.seconds);
+		printf("| ruleset on r | family | mode | policy | Mpps | × kernel | × reference | loss | sent Mpps | by fastpath |\n");
+		printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+		for (int rs = 0; rs < RS_COUNT; rs++)
+			for (int fam = 0; fam < 2; fam++) {
+				for (int m = 0; m < M_COUNT; m++) {
+					struct result *r = &res[rs][fam][m];
 
-				if (!mode_enabled[rs][m])
+					if (!mode_enabled[rs][m])
+						continue;
+					fmt_num(a, sizeof(a), r->measured ? r->median_pps / 1e6 : NAN, "%.3f");
+					fmt_num(b, sizeof(b), ratio(r, &res[rs][fam][M_KERNEL]), "%.2f×");
+					fmt_num(c, sizeof(c), ratio(r, &res[rs][fam][M_REFERENCE]), "%.2f×");
+					fmt_num(d, sizeof(d), r->measured ? loss_of(r) * 100 : NAN, "%.1f%%");
+					fmt_num(e, sizeof(e), r->measured ? r->median_sent_pps / 1e6 : NAN, "%.3f");
+					fmt_num(g, sizeof(g), r->measured ? share_of(r, m) * 100 : NAN, "%.0f%%");
+					printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+					       rs == RS_NONE ? "none" : "fw4-like", fam ? "IPv6" : "IPv4", mode_name[m],
+					       mode_policy[m], r->measured ? a : "not measured", b, c, d, e, g);
+				}
+				/* CONNTRACK: rows for xdp-native/xdp-generic/tc in policy conntrack (with NAT) go here. */
+				printf("| %s | %s | xdp-native, xdp-generic, tc | conntrack | not measured yet: policy conntrack is not implemented | | | | | |\n",
+				       rs == RS_NONE ? "none" : "fw4-like", fam ? "IPv6" : "IPv4");
+			}
+
+	}
+	if (!opt.skip_cost) {
+		printf("\n## Program cost\n\n");
+		printf("BPF_PROG_TEST_RUN, %u repetitions, fastest of %d runs, net of the frame-reset harness "
+		       "(bench_cost.bpf.c: restores the frame, tail-calls the program; its own cost is the "
+		       "baseline column).\n\n", opt.cost_repeat, COST_RUNS);
+		printf("| program | frame | ns/packet | harness baseline ns | return |\n");
+		printf("|---|---|---:|---:|---:|\n");
+		for (int p = 0; p < P_COUNT; p++)
+			for (int f = 0; f < F_COUNT; f++) {
+				struct cost *k = &costs[p][f];
+
+				if (k->note) {
+					if (strcmp(k->note, "n/a"))
+						printf("| %s | %s | %s | | |\n", cprog_name[p], frame_label[f], k->note);
 					continue;
-				fmt_num(a, sizeof(a), r->measured ? r->median_pps / 1e6 : NAN, "%.3f");
-				fmt_num(b, sizeof(b), ratio(r, &res[rs][fam][M_KERNEL]), "%.2f×");
-				fmt_num(c, sizeof(c), ratio(r, &res[rs][fam][M_REFERENCE]), "%.2f×");
-				fmt_num(d, sizeof(d), r->measured ? loss_of(r) * 100 : NAN, "%.1f%%");
-				fmt_num(e, sizeof(e), r->measured ? r->median_sent_pps / 1e6 : NAN, "%.3f");
-				fmt_num(g, sizeof(g), r->measured ? share_of(r, m) * 100 : NAN, "%.0f%%");
-				printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				       rs == RS_NONE ? "none" : "fw4-like", fam ? "IPv6" : "IPv4", mode_name[m],
-				       mode_policy[m], r->measured ? a : "not measured", b, c, d, e, g);
+				}
+				fmt_num(a, sizeof(a), k->measured ? k->ns : NAN, "%.0f");
+				fmt_num(b, sizeof(b), k->measured ? k->baseline_ns : NAN, "%.0f");
+				printf("| %s | %s | %s | %s | %u |\n", cprog_name[p], frame_label[f],
+				       k->measured ? a : "not measured", b, k->retval);
 			}
-			/* CONNTRACK: rows for xdp-native/xdp-generic/tc in policy conntrack (with NAT) go here. */
-			printf("| %s | %s | xdp-native, xdp-generic, tc | conntrack | not measured yet: policy conntrack is not implemented | | | | | |\n",
-			       rs == RS_NONE ? "none" : "fw4-like", fam ? "IPv6" : "IPv4");
-		}
 
-	printf("\n## Program cost\n\n");
-	printf("BPF_PROG_TEST_RUN, %u repetitions, fastest of %d runs, net of the frame-reset harness "
-	       "(bench_cost.bpf.c: restores the frame, tail-calls the program; its own cost is the "
-	       "baseline column).\n\n", opt.cost_repeat, COST_RUNS);
-	printf("| program | frame | ns/packet | harness baseline ns | return |\n");
-	printf("|---|---|---:|---:|---:|\n");
-	for (int p = 0; p < P_COUNT; p++)
-		for (int f = 0; f < F_COUNT; f++) {
-			struct cost *k = &costs[p][f];
-
-			if (k->note) {
-				if (strcmp(k->note, "n/a"))
-					printf("| %s | %s | %s | | |\n", cprog_name[p], frame_label[f], k->note);
-				continue;
-			}
-			fmt_num(a, sizeof(a), k->measured ? k->ns : NAN, "%.1f");
-			fmt_num(b, sizeof(b), k->measured ? k->baseline_ns : NAN, "%.1f");
-			printf("| %s | %s | %s | %s | %u |\n", cprog_name[p], frame_label[f],
-			       k->measured ? a : "not measured", b, k->retval);
-		}
-
+	}
 	printf("\n## Targets (issue 6)\n\n| target | this run | |\n|---|---:|---|\n");
 	for (int i = 0; i < ntargets; i++) {
 		struct target *t = &targets[i];
@@ -1033,7 +1046,8 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 static void usage(void)
 {
 	fprintf(stderr, "usage: fastpath-bench --prefix LAB [--bpf-dir DIR] [--nft FILE] [--json FILE]\n"
-			"       [--rounds N] [--seconds S] [--warmup S] [--flows N] [--cpu N] [--cost-repeat N]\n");
+			"       [--rounds N] [--seconds S] [--warmup S] [--flows N] [--cpu N] [--cost-repeat N]\n"
+			"       [--only forwarding|cost]\n");
 	exit(2);
 }
 
@@ -1043,7 +1057,7 @@ static void parse(int argc, char **argv)
 		{ "prefix", 1, 0, 'p' }, { "bpf-dir", 1, 0, 'b' }, { "nft", 1, 0, 'n' },
 		{ "json", 1, 0, 'j' }, { "rounds", 1, 0, 'r' }, { "seconds", 1, 0, 's' },
 		{ "warmup", 1, 0, 'w' }, { "flows", 1, 0, 'f' }, { "cpu", 1, 0, 'c' },
-		{ "cost-repeat", 1, 0, 'R' }, { 0 }
+		{ "cost-repeat", 1, 0, 'R' }, { "only", 1, 0, 'o' }, { 0 }
 	};
 	int ch;
 
@@ -1059,6 +1073,12 @@ static void parse(int argc, char **argv)
 		case 'f': opt.flows = atoi(optarg); break;
 		case 'c': opt.cpu = atoi(optarg); break;
 		case 'R': opt.cost_repeat = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'o':
+			opt.skip_forwarding = !strcmp(optarg, "cost");
+			opt.skip_cost = !strcmp(optarg, "forwarding");
+			if (!opt.skip_forwarding && !opt.skip_cost)
+				usage();
+			break;
 		default: usage();
 		}
 	}
@@ -1118,8 +1138,10 @@ int main(int argc, char **argv)
 		die("attaching %s to h2 eth0: %s", TG_PROG_COUNT, strerror(errno));
 	enter(NS_SELF);
 
-	measure_costs();
-	measure_forwarding();
+	if (!opt.skip_cost)
+		measure_costs();
+	if (!opt.skip_forwarding)
+		measure_forwarding();
 	if (stop_requested)
 		die("interrupted");
 

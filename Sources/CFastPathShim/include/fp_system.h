@@ -34,6 +34,7 @@ int64_t fp_timerfd_read(int fd);
 int fp_poll_fds(const int *fds, uint8_t *ready, int count, int timeout_ms);
 
 uint64_t fp_monotonic_ms(void);
+uint64_t fp_monotonic_ns(void);
 void fp_sleep_ms(uint32_t ms);
 
 int32_t fp_getpid(void);

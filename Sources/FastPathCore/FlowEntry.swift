@@ -1,0 +1,63 @@
+/// One direction of a flow as the fast path matches it: the packet's
+/// addresses and ports as they arrive, and the interface they arrive on.
+public struct FlowKey: Hashable {
+    /// 4 or 6
+    public var family: UInt8
+    /// 6 (TCP) or 17 (UDP)
+    public var proto: UInt8
+    /// 4 or 16 bytes each
+    public var source: [UInt8]
+    public var destination: [UInt8]
+    public var sourcePort: UInt16
+    public var destinationPort: UInt16
+    /// The L3 interface the packets arrive on.
+    public var ingress: UInt32
+
+    public init(family: UInt8, proto: UInt8, source: [UInt8], destination: [UInt8],
+                sourcePort: UInt16, destinationPort: UInt16, ingress: UInt32) {
+        self.family = family
+        self.proto = proto
+        self.source = source
+        self.destination = destination
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+        self.ingress = ingress
+    }
+}
+
+/// The NAT rewrite of one direction: what the source and destination become.
+public struct FlowRewrite: Equatable, Sendable {
+    public struct Endpoint: Equatable, Sendable {
+        public var address: [UInt8]
+        public var port: UInt16
+
+        public init(address: [UInt8], port: UInt16) {
+            self.address = address
+            self.port = port
+        }
+    }
+
+    public var source: Endpoint?
+    public var destination: Endpoint?
+
+    public init(source: Endpoint? = nil, destination: Endpoint? = nil) {
+        self.source = source
+        self.destination = destination
+    }
+
+    public static let none = FlowRewrite()
+}
+
+/// What the programs recorded about a flow direction.
+public struct FlowActivity: Equatable {
+    /// CLOCK_MONOTONIC nanoseconds of the last fast-path packet (0: none yet).
+    public var lastSeenNanoseconds: UInt64
+    public var packets: UInt64
+    public var bytes: UInt64
+
+    public init(lastSeenNanoseconds: UInt64, packets: UInt64, bytes: UInt64) {
+        self.lastSeenNanoseconds = lastSeenNanoseconds
+        self.packets = packets
+        self.bytes = bytes
+    }
+}

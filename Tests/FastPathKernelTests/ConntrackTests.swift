@@ -1,0 +1,470 @@
+import CFastPathShim
+import FastPathKernel
+import Foundation
+import XCTest
+
+/// ConntrackMonitor, ConntrackControl and RouteLookup against the real
+/// kernel, in a three-namespace lab named from the pid (`fpct<pid>{c,r,s}<k>`):
+///
+///     client c0 10.201.0.2 fd01::2 ── r0 10.201.0.1 fd01::1 [router] r1 10.202.0.1 fd02::1 ── s0 10.202.0.2 fd02::2 server
+///
+/// The router forwards, with an nftables ruleset that uses conntrack
+/// (forward: established/related or from r0; IPv4 masquerade out of r1), so
+/// it has a conntrack table. The sockets under test are created inside the
+/// router namespace; traffic comes from python3 in the client and server
+/// namespaces. Runs as root.
+final class ConntrackTests: XCTestCase {
+    nonisolated(unsafe) private static var counter = 0
+    private var router = ""
+    private var client = ""
+    private var server = ""
+    private var scratch = ""
+    private var background: [Process] = []
+
+    private let routerLAN: [UInt8] = [10, 201, 0, 1]
+    private let routerWAN: [UInt8] = [10, 202, 0, 1]
+    private let clientV4: [UInt8] = [10, 201, 0, 2]
+    private let serverV4: [UInt8] = [10, 202, 0, 2]
+    private let clientV6: [UInt8] = [0xfd, 0x01] + [UInt8](repeating: 0, count: 13) + [2]
+    private let serverV6: [UInt8] = [0xfd, 0x02] + [UInt8](repeating: 0, count: 13) + [2]
+
+    override func setUpWithError() throws {
+        ConntrackTests.counter += 1
+        let suffix = "\(getpid())\(ConntrackTests.counter)"
+        router = "fpct\(suffix)r"
+        client = "fpct\(suffix)c"
+        server = "fpct\(suffix)s"
+        scratch = NSTemporaryDirectory() + "fpct\(suffix)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        try ConntrackTests.script.write(toFile: scratch + "/traffic.py", atomically: true, encoding: .utf8)
+        try ConntrackTests.ruleset.write(toFile: scratch + "/ruleset.nft", atomically: true, encoding: .utf8)
+
+        for namespace in [router, client, server] { try run("ip", "netns", "add", namespace) }
+        try ip(router, "link", "add", "r0", "type", "veth", "peer", "name", "c0", "netns", client)
+        try ip(router, "link", "add", "r1", "type", "veth", "peer", "name", "s0", "netns", server)
+        try ip(router, "addr", "add", "10.201.0.1/24", "dev", "r0")
+        try ip(router, "addr", "add", "fd01::1/64", "dev", "r0", "nodad")
+        try ip(router, "addr", "add", "10.202.0.1/24", "dev", "r1")
+        try ip(router, "addr", "add", "fd02::1/64", "dev", "r1", "nodad")
+        try ip(client, "addr", "add", "10.201.0.2/24", "dev", "c0")
+        try ip(client, "addr", "add", "fd01::2/64", "dev", "c0", "nodad")
+        try ip(server, "addr", "add", "10.202.0.2/24", "dev", "s0")
+        try ip(server, "addr", "add", "fd02::2/64", "dev", "s0", "nodad")
+        for (namespace, device) in [(router, "lo"), (router, "r0"), (router, "r1"), (client, "lo"), (client, "c0"),
+                                    (server, "lo"), (server, "s0")] {
+            try ip(namespace, "link", "set", device, "up")
+        }
+        try ip(client, "route", "add", "default", "via", "10.201.0.1")
+        try ip(client, "-6", "route", "add", "default", "via", "fd01::1")
+        try ip(server, "route", "add", "default", "via", "10.202.0.1")
+        try ip(server, "-6", "route", "add", "default", "via", "fd02::1")
+        try exec(router, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+        try exec(router, "nft", "-f", scratch + "/ruleset.nft")
+    }
+
+    override func tearDown() {
+        for process in background where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        background = []
+        for namespace in [router, client, server] where !namespace.isEmpty {
+            _ = try? run("ip", "netns", "del", namespace)
+        }
+        if !scratch.isEmpty { try? FileManager.default.removeItem(atPath: scratch) }
+    }
+
+    // MARK: - dump
+
+    func testDumpShowsMasqueradedIPv4AndPlainIPv6WithTheirReplyTuples() throws {
+        try startServers()
+        try udpExchange(family: 4, sourcePort: 40001)
+        try udpExchange(family: 6, sourcePort: 40002)
+        try exec(client, "ping", "-c", "1", "-W", "2", "10.202.0.2")
+
+        let monitor = try inRouter { () throws(FastPathError) in try ConntrackMonitor() }
+        let entries = try monitor.dumpAll()
+
+        let v4 = try XCTUnwrap(entries.first { $0.original.proto == 17 && $0.original.sourcePort == 40001 },
+                               "IPv4 UDP entry in \(entries)")
+        XCTAssertEqual(v4.original, ConntrackTuple(family: 4, proto: 17, source: clientV4, destination: serverV4,
+                                                   sourcePort: 40001, destinationPort: 5353))
+        XCTAssertEqual(v4.reply.family, 4)
+        XCTAssertEqual(v4.reply.source, serverV4)
+        XCTAssertEqual(v4.reply.sourcePort, 5353)
+        XCTAssertEqual(v4.reply.destination, routerWAN, "masquerade: replies go to the router's WAN address")
+        XCTAssertNotEqual(v4.reply.destinationPort, 0)
+        XCTAssertTrue(v4.isSourceNAT)
+        XCTAssertFalse(v4.isDestinationNAT)
+        XCTAssertFalse(v4.isAssured, "one exchange only: not assured yet")
+        XCTAssertNotEqual(v4.status & ConntrackEntry.statusSeenReply, 0)
+        XCTAssertNil(v4.tcpState)
+        XCTAssertGreaterThan(v4.timeout, 0)
+        XCTAssertNotEqual(v4.id, 0)
+        XCTAssertEqual(v4.zone, 0)
+
+        let v6 = try XCTUnwrap(entries.first { $0.original.family == 6 && $0.original.sourcePort == 40002 },
+                               "IPv6 UDP entry in \(entries)")
+        XCTAssertEqual(v6.original, ConntrackTuple(family: 6, proto: 17, source: clientV6, destination: serverV6,
+                                                   sourcePort: 40002, destinationPort: 5353))
+        XCTAssertEqual(v6.reply, v6.original.inverted, "no NAT for IPv6")
+        XCTAssertFalse(v6.isSourceNAT)
+
+        let ping = try XCTUnwrap(entries.first { $0.original.proto == 1 }, "ICMP entry in \(entries)")
+        XCTAssertEqual(ping.original.source, clientV4)
+        XCTAssertEqual(ping.original.destinationPort, 8 << 8, "echo request: type 8, code 0")
+        XCTAssertEqual(ping.reply.destination, routerWAN)
+        XCTAssertEqual(ping.reply.destinationPort, 0, "echo reply: type 0, code 0")
+    }
+
+    func testDumpShowsAnEstablishedAssuredTCPConnection() throws {
+        try startServers()
+        let connection = try background(client, "python3", scratch + "/traffic.py", "tcp-client", "4", "10.202.0.2",
+                                        "8080", "40010", "5")
+        defer { connection.terminate() }
+        let monitor = try inRouter { () throws(FastPathError) in try ConntrackMonitor() }
+        var found: ConntrackEntry?
+        let deadline = Date().addingTimeInterval(4)
+        while found == nil && Date() < deadline {
+            found = try monitor.dumpAll().first {
+                $0.original.proto == 6 && $0.original.sourcePort == 40010 && $0.isTCPEstablished && $0.isAssured
+            }
+            if found == nil { usleep(20_000) }
+        }
+        let entry = try XCTUnwrap(found, "no ESTABLISHED+ASSURED TCP entry")
+        XCTAssertEqual(entry.tcpState, ConntrackEntry.tcpEstablished)
+        XCTAssertEqual(entry.original.destination, serverV4)
+        XCTAssertEqual(entry.original.destinationPort, 8080)
+        XCTAssertEqual(entry.reply.destination, routerWAN)
+        XCTAssertTrue(entry.isSourceNAT)
+        XCTAssertGreaterThan(entry.timeout, 3600, "established TCP has the long timeout")
+    }
+
+    // MARK: - events
+
+    func testEventsReportNewAssuredUpdateAndDestroy() throws {
+        let monitor = try inRouter { () throws(FastPathError) in try ConntrackMonitor() }
+        XCTAssertGreaterThan(monitor.fileDescriptor, 2)
+        XCTAssertGreaterThan(monitor.receiveBufferSize, 1 << 20)
+        XCTAssertTrue(try monitor.receive().isEmpty, "nothing pending yet")
+        try startServers()
+
+        // A reply, then a packet 2.1 s after the first: UDP becomes ASSURED.
+        try udpExchange(family: 4, sourcePort: 40020, gap: 2.1)
+        var seen = try waitFor(monitor) {
+            if case .update(let entry) = $0 { return entry.original.sourcePort == 40020 && entry.isAssured }
+            return false
+        }
+        let created = try XCTUnwrap(seen.compactMap { event -> ConntrackEntry? in
+            if case .new(let entry) = event, entry.original.sourcePort == 40020 { return entry }
+            return nil
+        }.first, "NEW event in \(seen)")
+        XCTAssertEqual(created.original, ConntrackTuple(family: 4, proto: 17, source: clientV4, destination: serverV4,
+                                                        sourcePort: 40020, destinationPort: 5353))
+        XCTAssertEqual(created.reply.destination, routerWAN, "the NEW event already carries the NAT reply tuple")
+        XCTAssertTrue(created.isSourceNAT, "and the SRC_NAT status bit")
+        XCTAssertFalse(created.isAssured)
+        XCTAssertGreaterThan(created.timeout, 0)
+        let assured = try XCTUnwrap(seen.compactMap { event -> ConntrackEntry? in
+            if case .update(let entry) = event, entry.isAssured { return entry }
+            return nil
+        }.first)
+        XCTAssertEqual(assured.id, created.id)
+        XCTAssertEqual(assured.reply, created.reply)
+        XCTAssertTrue(assured.isSourceNAT)
+        XCTAssertTrue(seen.contains {
+            if case .update(let entry) = $0 {
+                return entry.id == created.id && !entry.isAssured && entry.status & ConntrackEntry.statusSeenReply != 0
+            }
+            return false
+        }, "an UPDATE for the first reply (SEEN_REPLY) before ASSURED")
+
+        try exec(router, "conntrack", "-D", "-p", "udp", "--sport", "40020")
+        seen = try waitFor(monitor) {
+            if case .destroy(let entry) = $0 { return entry.id == created.id }
+            return false
+        }
+        if case .destroy(let gone)? = seen.last {
+            XCTAssertEqual(gone.original, created.original)
+            XCTAssertEqual(gone.reply, created.reply)
+            XCTAssertTrue(gone.isAssured)
+            XCTAssertNil(gone.tcpState)
+        }
+    }
+
+    func testOverflowIsReported() throws {
+        // The smallest buffer the kernel grants, then a burst of new flows.
+        let monitor = try inRouter { () throws(FastPathError) in try ConntrackMonitor(receiveBufferSize: 1) }
+        try exec(client, "python3", scratch + "/traffic.py", "udp-burst", "10.202.0.2", "9", "41000", "200")
+        var seen: [ConntrackEvent] = []
+        let deadline = Date().addingTimeInterval(2)
+        while !seen.contains(.overflow) && Date() < deadline {
+            if fp_poll_readable(monitor.fileDescriptor, 100) > 0 { seen += try monitor.receive() }
+        }
+        XCTAssertTrue(seen.contains(.overflow), "saw \(seen.count) events, no overflow")
+        // After an overflow the socket keeps working, and a dump has the flows.
+        let burst = try monitor.dumpAll().filter { $0.original.destinationPort == 9 }
+        XCTAssertEqual(burst.count, 200)
+    }
+
+    // MARK: - control
+
+    func testSetTimeoutChangesTheEntryAndDeleteRemovesIt() throws {
+        try startServers()
+        try udpExchange(family: 4, sourcePort: 40030)
+        try udpExchange(family: 6, sourcePort: 40031)
+        let (monitor, control) = try inRouter { () throws(FastPathError) in
+            (try ConntrackMonitor(), try ConntrackControl())
+        }
+        let entries = try monitor.dumpAll()
+        let v4 = try XCTUnwrap(entries.first { $0.original.sourcePort == 40030 })
+        let v6 = try XCTUnwrap(entries.first { $0.original.sourcePort == 40031 })
+        XCTAssertLessThan(v4.timeout, 1000)
+
+        XCTAssertTrue(try control.setTimeout(v4.original, seconds: 4321))
+        XCTAssertTrue(try control.setTimeout(v6.original, seconds: 4322))
+        let listed = try exec(router, "conntrack", "-L", "-p", "udp", "--sport", "40030")
+        let listedTimeout = try XCTUnwrap(listed.split(whereSeparator: \.isWhitespace).dropFirst(2).first
+                                            .flatMap { UInt32($0) }, "timeout in `\(listed)`")
+        XCTAssertTrue((4300...4321).contains(listedTimeout), "conntrack -L shows \(listedTimeout)")
+        let refreshed = try monitor.dumpAll()
+        let v4After = try XCTUnwrap(refreshed.first { $0.id == v4.id })
+        let v6After = try XCTUnwrap(refreshed.first { $0.id == v6.id })
+        XCTAssertTrue((4300...4321).contains(v4After.timeout))
+        XCTAssertTrue((4300...4322).contains(v6After.timeout))
+        XCTAssertEqual(v4After.original, v4.original, "an update, not a new entry")
+
+        XCTAssertTrue(try control.delete(v4.original))
+        XCTAssertTrue(try control.delete(v6.original))
+        let remaining = try monitor.dumpAll()
+        XCTAssertFalse(remaining.contains { $0.id == v4.id || $0.id == v6.id })
+        XCTAssertEqual(try exec(router, "conntrack", "-L", "-p", "udp", "--sport", "40030"), "")
+
+        // Gone: false, not an error, and nothing is created.
+        XCTAssertFalse(try control.setTimeout(v4.original, seconds: 60))
+        XCTAssertFalse(try control.delete(v4.original))
+        XCTAssertFalse(try control.setTimeout(v6.original, seconds: 60))
+        XCTAssertFalse(try monitor.dumpAll().contains { $0.original == v4.original })
+
+        // The reply tuple does not name an entry by its original direction.
+        XCTAssertFalse(try control.delete(v4.reply))
+    }
+
+    func testControlRejectsMalformedTuples() throws {
+        let control = try inRouter { () throws(FastPathError) in try ConntrackControl() }
+        let bad = ConntrackTuple(family: 4, proto: 17, source: [1, 2, 3], destination: serverV4,
+                                 sourcePort: 1, destinationPort: 2)
+        XCTAssertThrowsError(try control.delete(bad)) { error in
+            XCTAssertEqual((error as? FastPathError)?.errno, EINVAL)
+        }
+    }
+
+    // MARK: - route lookup
+
+    func testRouteLookupFindsTheOutputInterface() throws {
+        try ip(router, "route", "add", "unreachable", "203.0.113.0/24")
+        try ip(router, "route", "add", "blackhole", "198.18.0.0/15")
+        try ip(router, "route", "add", "prohibit", "192.0.2.0/24")
+        try ip(router, "route", "add", "100.64.0.0/10", "via", "10.202.0.2")
+        let lookup = try inRouter { () throws(FastPathError) in try RouteLookup() }
+        let r0 = try index(of: "r0"), r1 = try index(of: "r1")
+
+        XCTAssertEqual(try lookup.outputInterface(toward: clientV4, family: 4), r0)
+        XCTAssertEqual(try lookup.outputInterface(toward: serverV4, family: 4), r1)
+        XCTAssertEqual(try lookup.outputInterface(toward: [100, 64, 1, 1], family: 4), r1, "via a gateway")
+        XCTAssertEqual(try lookup.outputInterface(toward: clientV6, family: 6), r0)
+        XCTAssertEqual(try lookup.outputInterface(toward: serverV6, family: 6), r1)
+        XCTAssertEqual(try lookup.outputInterface(toward: routerLAN, family: 4), 1, "local: loopback")
+
+        XCTAssertNil(try lookup.outputInterface(toward: [8, 8, 8, 8], family: 4), "no default route")
+        XCTAssertNil(try lookup.outputInterface(toward: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 12),
+                                                family: 6))
+        XCTAssertNil(try lookup.outputInterface(toward: [203, 0, 113, 9], family: 4), "unreachable")
+        XCTAssertNil(try lookup.outputInterface(toward: [198, 18, 0, 1], family: 4), "blackhole")
+        XCTAssertNil(try lookup.outputInterface(toward: [192, 0, 2, 1], family: 4), "prohibit")
+        // The socket is reused: still answering after the errors.
+        XCTAssertEqual(try lookup.outputInterface(toward: serverV4, family: 4), r1)
+        XCTAssertThrowsError(try lookup.outputInterface(toward: [1, 2], family: 4))
+    }
+
+    // MARK: - helpers
+
+    /// nftables on the router: a forward filter that uses conntrack, and
+    /// IPv4 masquerade toward the server side.
+    private static let ruleset = """
+        table inet fpct {
+            chain forward {
+                type filter hook forward priority 0; policy drop;
+                ct state established,related accept
+                iifname "r0" accept
+            }
+            chain postrouting {
+                type nat hook postrouting priority 100;
+                oifname "r1" meta nfproto ipv4 masquerade
+            }
+        }
+        """
+
+    /// Traffic generators, run with `ip netns exec`.
+    private static let script = """
+        import socket, sys, time
+        def family(f): return socket.AF_INET6 if f == '6' else socket.AF_INET
+        def anyaddr(f): return '::' if f == '6' else '0.0.0.0'
+        mode = sys.argv[1]
+        if mode == 'udp-server':
+            s = socket.socket(family(sys.argv[2]), socket.SOCK_DGRAM)
+            s.bind((anyaddr(sys.argv[2]), int(sys.argv[3])))
+            while True:
+                data, peer = s.recvfrom(2048)
+                s.sendto(data, peer)
+        elif mode == 'udp-client':
+            f, dst, port, sport, gap = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+            c = socket.socket(family(f), socket.SOCK_DGRAM)
+            c.bind((anyaddr(f), sport))
+            c.settimeout(0.2)
+            def exchange(payload):
+                for attempt in range(25):
+                    c.sendto(payload, (dst, port))
+                    try:
+                        c.recvfrom(2048)
+                        return
+                    except socket.timeout:
+                        pass
+                sys.exit('no reply from %s' % dst)
+            exchange(b'first')
+            if gap > 0:
+                time.sleep(gap)
+                exchange(b'second')
+        elif mode == 'udp-burst':
+            dst, port, first, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+            for sport in range(first, first + count):
+                c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                c.bind(('0.0.0.0', sport))
+                c.sendto(b'x', (dst, port))
+                c.close()
+        elif mode == 'tcp-server':
+            s = socket.socket(family(sys.argv[2]), socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((anyaddr(sys.argv[2]), int(sys.argv[3])))
+            s.listen(8)
+            while True:
+                conn, peer = s.accept()
+                while True:
+                    data = conn.recv(2048)
+                    if not data: break
+                    conn.sendall(data)
+                conn.close()
+        elif mode == 'tcp-client':
+            f, dst, port, sport, hold = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+            for attempt in range(25):
+                c = socket.socket(family(f), socket.SOCK_STREAM)
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                c.bind((anyaddr(f), sport))
+                try:
+                    c.connect((dst, port))
+                    break
+                except OSError:
+                    c.close()
+                    time.sleep(0.1)
+            c.sendall(b'hello')
+            c.recv(2048)
+            time.sleep(hold)
+            c.close()
+        """
+
+    /// UDP echo servers on 5353 (IPv4 and IPv6) and a TCP echo server on
+    /// 8080 in the server namespace, until tearDown.
+    private func startServers() throws {
+        _ = try background(server, "python3", scratch + "/traffic.py", "udp-server", "4", "5353")
+        _ = try background(server, "python3", scratch + "/traffic.py", "udp-server", "6", "5353")
+        _ = try background(server, "python3", scratch + "/traffic.py", "tcp-server", "4", "8080")
+    }
+
+    /// A UDP request and its reply from the client (port `sourcePort`) to the
+    /// server's 5353; with `gap`, a second exchange that much later.
+    private func udpExchange(family: UInt8, sourcePort: UInt16, gap: Double = 0) throws {
+        try exec(client, "python3", scratch + "/traffic.py", "udp-client", "\(family)",
+                 family == 4 ? "10.202.0.2" : "fd02::2", "5353", "\(sourcePort)", "\(gap)")
+    }
+
+    private func inRouter<R>(_ body: () throws(FastPathError) -> R) throws -> R {
+        let namespace = try NetworkNamespace.named(router)
+        return try namespace.run(body)
+    }
+
+    private func index(of name: String) throws -> UInt32 {
+        try inRouter { () throws(FastPathError) in try NetworkInterface(name: name).index }
+    }
+
+    /// Receives until an event matches (returns everything seen, in order)
+    /// or `timeout` passes (fails the test).
+    private func waitFor(_ monitor: ConntrackMonitor, timeout: TimeInterval = 5,
+                         file: StaticString = #filePath, line: UInt = #line,
+                         _ match: (ConntrackEvent) -> Bool) throws -> [ConntrackEvent] {
+        var seen: [ConntrackEvent] = []
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 0 { break }
+            if fp_poll_readable(monitor.fileDescriptor, Int32(remaining * 1000) + 1) > 0 {
+                let events = try monitor.receive()
+                seen += events
+                if events.contains(where: match) { return seen }
+            }
+        }
+        XCTFail("no matching event within \(timeout) s; saw \(seen)", file: file, line: line)
+        return seen
+    }
+
+    /// `ip -n NAMESPACE args…`
+    @discardableResult
+    private func ip(_ namespace: String, _ arguments: String...) throws -> String {
+        try run(["ip", "-n", namespace] + arguments)
+    }
+
+    /// `ip netns exec NAMESPACE command…`
+    @discardableResult
+    private func exec(_ namespace: String, _ arguments: String...) throws -> String {
+        try run(["ip", "netns", "exec", namespace] + arguments)
+    }
+
+    @discardableResult
+    private func run(_ arguments: String...) throws -> String {
+        try run(arguments)
+    }
+
+    @discardableResult
+    private func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CommandFailure(text: arguments.joined(separator: " ") + ": " + String(decoding: errors, as: UTF8.self))
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Starts `ip netns exec NAMESPACE command…` in the background; tearDown stops it.
+    private func background(_ namespace: String, _ arguments: String...) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", namespace] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        background.append(process)
+        return process
+    }
+
+    private struct CommandFailure: Error, CustomStringConvertible {
+        var text: String
+        var description: String { text }
+    }
+}

@@ -1,0 +1,294 @@
+#!/bin/sh
+# Tests for the OpenWrt package files: syntax and shellcheck of the shell
+# scripts, the procd init script run against recording stand-ins for
+# rc.common and procd (procd can't run here), and `fastpath check` on the
+# shipped UCI defaults.
+#
+#   sh Tests/package/test-init-script.sh [FASTPATH_BINARY]
+#
+# FASTPATH_BINARY: a host build for the config check (default: the first of
+# .build-pkg/debug/fastpath, .build/debug/fastpath, build/x86_64/fastpath that
+# exists; the check is skipped when there is none).
+# Prints one line per check and a last line "N passed, M failed"; exits 1 if
+# anything failed.
+# shellcheck disable=SC2016 # the sh -c checks expand their own "$1"
+set -eu
+
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+INIT=$ROOT/files/etc/init.d/fastpath
+CONFIG=$ROOT/files/etc/config/fastpath
+SCRIPTS="$INIT $ROOT/openwrt/cross-check.sh $ROOT/Tests/package/test-init-script.sh"
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); printf 'ok - %s\n' "$1"; }
+fail() {
+	failed=$((failed + 1))
+	printf 'not ok - %s\n' "$1"
+	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/    /'
+	return 0
+}
+
+WORK=$(mktemp -d)
+DAEMON_PID=
+cleanup() {
+	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ---- syntax and shellcheck ------------------------------------------------
+for s in $SCRIPTS; do
+	if out=$(sh -n "$s" 2>&1); then pass "sh -n $(basename "$s")"; else fail "sh -n $s" "$out"; fi
+done
+
+if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends shellcheck; } >/dev/null 2>&1 || true
+fi
+if command -v shellcheck >/dev/null 2>&1; then
+	for s in $SCRIPTS; do
+		if out=$(shellcheck -s sh "$s" 2>&1); then pass "shellcheck -s sh $(basename "$s")"; else fail "shellcheck $s" "$out"; fi
+	done
+else
+	fail "shellcheck is not installed and could not be installed"
+fi
+
+# ---- the stub environment -------------------------------------------------
+# A fake fastpath that records its arguments, and an rc.common stand-in that
+# drives the init script the way OpenWrt's rc.common does in procd mode
+# (start: open service, start_service, close service with service_triggers,
+# service_started; stop: stop_service, procd_kill, service_stopped; reload:
+# reload_service or start), with procd and /lib/functions.sh replaced by
+# functions that append one line per call to $CALLS.
+mkdir -p "$WORK/bin" "$WORK/run"
+CALLS=$WORK/calls
+export CALLS
+
+cat >"$WORK/bin/fastpath" <<'EOF'
+#!/bin/sh
+echo "fastpath $*" >>"$CALLS"
+EOF
+chmod +x "$WORK/bin/fastpath"
+
+cat >"$WORK/rc.common" <<'EOF'
+# rc.common stand-in: sh rc.common INITSCRIPT ACTION
+initscript=$1
+action=$2
+shift 2
+
+record() { printf '%s\n' "$*" >>"$CALLS"; }
+
+# /lib/functions.sh: options come from UCI_<section>_<option> variables.
+config_load() { record "config_load $*"; }
+config_get_bool() {
+	eval "_raw=\${UCI_${2}_${3}-}"
+	case "$_raw" in
+	1 | on | true | yes | enabled) _val=1 ;;
+	0 | off | false | no | disabled) _val=0 ;;
+	*) _val=${4:-0} ;;
+	esac
+	eval "$1=\$_val"
+}
+
+# procd.sh
+procd_open_service() { record "procd_open_service $*"; }
+procd_close_service() { service_triggers; record "procd_close_service $*"; }
+procd_open_instance() { record "procd_open_instance $*"; }
+procd_set_param() { record "procd_set_param $*"; }
+procd_append_param() { record "procd_append_param $*"; }
+procd_close_instance() { record "procd_close_instance $*"; }
+procd_open_trigger() { record "procd_open_trigger $*"; }
+procd_close_trigger() { record "procd_close_trigger $*"; }
+procd_add_reload_trigger() { record "procd_add_reload_trigger $*"; }
+procd_add_interface_trigger() { record "procd_add_interface_trigger $*"; }
+procd_add_reload_interface_trigger() { record "procd_add_reload_interface_trigger $*"; }
+procd_add_raw_trigger() { record "procd_add_raw_trigger $*"; }
+# procd sends SIGTERM; a well-behaved daemon detaches, removes its pidfile
+# and exits (FAKE_DAEMON_EXITS=1), a wedged one ignores it.
+procd_kill() {
+	record "procd_kill $*"
+	if [ "${FAKE_DAEMON_EXITS:-0}" = 1 ] && [ -n "${FAKE_DAEMON_PID:-}" ]; then
+		kill "$FAKE_DAEMON_PID" 2>/dev/null
+		rm -f "$RUN_DIR/fastpath.pid"
+	fi
+}
+sleep() { record "sleep $*"; }
+
+start_service() { return 0; }
+stop_service() { return 0; }
+service_triggers() { return 0; }
+
+. "$initscript"
+
+# Test seams: the binary and the run directory (set after sourcing, as the
+# script sets its own).
+[ -n "${FAKE_PROG:-}" ] && PROG=$FAKE_PROG
+[ -n "${FAKE_RUN_DIR:-}" ] && RUN_DIR=$FAKE_RUN_DIR
+
+start() {
+	procd_open_service "$(basename "$initscript")" "$initscript"
+	start_service "$@"
+	procd_close_service set
+	if type service_started >/dev/null 2>&1; then service_started; fi
+}
+stop() {
+	stop_service "$@"
+	procd_kill "$(basename "$initscript")" "$@"
+	if type service_stopped >/dev/null 2>&1; then service_stopped; fi
+}
+reload() {
+	if type reload_service >/dev/null 2>&1; then reload_service "$@"; else start; fi
+}
+restart() { stop "$@"; start "$@"; }
+
+"$action" "$@"
+EOF
+
+# Installed where the init script expects to be, so its name is "fastpath".
+mkdir -p "$WORK/etc/init.d"
+cp "$INIT" "$WORK/etc/init.d/fastpath"
+
+# run_init ACTION [VAR=VALUE...]: run the init script, calls go to $CALLS.
+run_init() {
+	action=$1
+	shift
+	: >"$CALLS"
+	env FAKE_PROG="$WORK/bin/fastpath" FAKE_RUN_DIR="$WORK/run" "$@" \
+		sh "$WORK/rc.common" "$WORK/etc/init.d/fastpath" "$action" >"$WORK/out" 2>&1
+}
+
+has_call() { grep -qxF "$1" "$CALLS"; }
+lacks_call() { ! grep -q "$1" "$CALLS"; }
+# line number of the first call matching (fixed string), 0 if none
+call_line() { grep -nF "$1" "$CALLS" | head -n 1 | cut -d: -f1 | grep . || echo 0; }
+check() {
+	name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name" "calls were:
+$(cat "$CALLS")
+output:
+$(cat "$WORK/out")"; fi
+}
+
+start_fake_daemon() {
+	command sleep 300 &
+	DAEMON_PID=$!
+	echo "$DAEMON_PID" >"$WORK/run/fastpath.pid"
+}
+stop_fake_daemon() {
+	if [ -n "$DAEMON_PID" ]; then
+		kill "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
+	fi
+	DAEMON_PID=
+	rm -f "$WORK/run/fastpath.pid"
+}
+
+# ---- start ------------------------------------------------------------------
+# The command line procd runs: the real binary path and the defaults, so it
+# doesn't depend on the test seam (PROG is only replaced for stop/reload).
+run_init start FAKE_PROG= FAKE_RUN_DIR=
+check "start: loads the fastpath config" has_call "config_load fastpath"
+check "start: one instance" has_call "procd_open_instance "
+check "start: command line is /usr/sbin/fastpath daemon --foreground" \
+	has_call "procd_set_param command /usr/sbin/fastpath daemon --foreground -c /etc/config/fastpath --run-dir /var/run/fastpath"
+check "start: respawn" has_call "procd_set_param respawn"
+check "start: stdout to the log" has_call "procd_set_param stdout 1"
+check "start: stderr to the log" has_call "procd_set_param stderr 1"
+check "start: instance closed" has_call "procd_close_instance "
+check "start: reload trigger on config fastpath" has_call "procd_add_reload_trigger fastpath"
+check "start: interface trigger reloads" \
+	has_call "procd_add_raw_trigger interface.* 2000 /etc/init.d/fastpath reload"
+check "start: interface trigger inside open/close trigger" sh -c '
+	o=$(grep -n "^procd_open_trigger" "$1" | head -n 1 | cut -d: -f1)
+	t=$(grep -n "^procd_add_raw_trigger" "$1" | cut -d: -f1)
+	c=$(grep -n "^procd_close_trigger" "$1" | tail -n 1 | cut -d: -f1)
+	[ -n "$o" ] && [ -n "$t" ] && [ -n "$c" ] && [ "$o" -lt "$t" ] && [ "$t" -lt "$c" ]' sh "$CALLS"
+check "start: runs no fastpath command itself" lacks_call "^fastpath "
+
+run_init start UCI_globals_enabled=1
+check "start, enabled '1': instance" has_call "procd_open_instance "
+
+for value in 0 off no false; do
+	run_init start UCI_globals_enabled=$value
+	check "start, enabled '$value': no instance" lacks_call "procd_open_instance"
+done
+
+# ---- reload -----------------------------------------------------------------
+start_fake_daemon
+run_init reload
+check "reload, daemon running: runs fastpath reload" \
+	has_call "fastpath reload -c /etc/config/fastpath --run-dir $WORK/run"
+check "reload, daemon running: no new instance" lacks_call "procd_open_instance"
+check "reload, daemon running: no detach" lacks_call "fastpath detach"
+stop_fake_daemon
+
+run_init reload
+check "reload, no daemon: starts the instance" has_call "procd_set_param command $WORK/bin/fastpath daemon --foreground -c /etc/config/fastpath --run-dir $WORK/run"
+check "reload, no daemon: nothing to signal" lacks_call "^fastpath reload"
+
+echo 999999 >"$WORK/run/fastpath.pid"
+run_init reload
+check "reload, stale pidfile: starts the instance" has_call "procd_open_instance "
+rm -f "$WORK/run/fastpath.pid"
+
+start_fake_daemon
+run_init reload UCI_globals_enabled=0 FAKE_DAEMON_EXITS=1 FAKE_DAEMON_PID="$DAEMON_PID"
+check "reload, enabled '0': stops the service" has_call "procd_kill fastpath"
+check "reload, enabled '0': detaches" has_call "fastpath detach -c /etc/config/fastpath --run-dir $WORK/run"
+check "reload, enabled '0': no reload, no instance" sh -c '! grep -q -e "^fastpath reload" -e "^procd_open_instance" "$1"' sh "$CALLS"
+stop_fake_daemon
+
+# ---- stop -------------------------------------------------------------------
+start_fake_daemon
+run_init stop FAKE_DAEMON_EXITS=1 FAKE_DAEMON_PID="$DAEMON_PID"
+check "stop: procd kills the instance" has_call "procd_kill fastpath"
+check "stop: then fastpath detach" has_call "fastpath detach -c /etc/config/fastpath --run-dir $WORK/run"
+check "stop: detach after procd_kill" \
+	test "$(call_line "procd_kill")" -gt 0 -a "$(call_line "fastpath detach")" -gt "$(call_line "procd_kill")"
+check "stop: daemon gone, no waiting" lacks_call "^sleep"
+stop_fake_daemon
+
+start_fake_daemon
+run_init stop FAKE_DAEMON_EXITS=0
+check "stop, daemon ignores SIGTERM: waits 5 s then detaches" sh -c '
+	[ "$(grep -c "^sleep 1$" "$1")" -eq 5 ] && grep -q "^fastpath detach" "$1"' sh "$CALLS"
+stop_fake_daemon
+
+run_init stop
+check "stop, no daemon: detaches at once" sh -c '
+	! grep -q "^sleep" "$1" && grep -q "^fastpath detach" "$1"' sh "$CALLS"
+
+run_init restart
+check "restart: detach before the new instance" \
+	test "$(call_line "fastpath detach")" -gt 0 -a "$(call_line "procd_open_instance")" -gt "$(call_line "fastpath detach")"
+
+# ---- the shipped config passes the real parser ---------------------------
+BIN=${1:-}
+if [ -z "$BIN" ]; then
+	for b in .build-pkg/debug/fastpath .build/debug/fastpath build/x86_64/fastpath; do
+		if [ -x "$b" ]; then BIN=$b; break; fi
+	done
+fi
+if [ -n "$BIN" ]; then
+	if out=$("$BIN" check -c "$CONFIG" 2>&1) && [ "$out" = ok ]; then
+		pass "fastpath check -c files/etc/config/fastpath ($BIN)"
+	else
+		fail "fastpath check -c files/etc/config/fastpath ($BIN)" "$out"
+	fi
+	# and a config the parser must refuse: routing on the wan interface
+	sed "s/^config interface 'wan'\$/&\\
+	option policy 'routing'/" "$CONFIG" >"$WORK/bad"
+	if out=$("$BIN" check -c "$WORK/bad" 2>&1); then
+		fail "fastpath check refuses policy routing on wan" "$out"
+	else
+		pass "fastpath check refuses policy routing on wan"
+	fi
+else
+	echo "skip - fastpath check (no host build; pass the binary as the argument)"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
