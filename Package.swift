@@ -24,8 +24,13 @@ let package = Package(
         .executableTarget(name: "fastpath", dependencies: ["FastPathDaemon", "FastPathCore", "FastPathKernel"]),
         .testTarget(name: "FastPathKernelTests", dependencies: ["FastPathKernel", "FastPathCore", "CFastPathShim"]),
         // Real BPF in the real kernel: test runs on crafted frames, fuzzing, the namespace lab.
-        .testTarget(name: "DataPathTests", dependencies: ["FastPathKernel", "CFastPathShim"],
+        .testTarget(name: "DataPathTests", dependencies: ["FastPathKernel", "CFastPathShim", "LabSupport"],
                     exclude: ["../lab"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // The namespace lab (Tests/lab/lab.sh), a shell runner and a UDP probe, for both lab test targets.
+        .target(name: "LabSupport", dependencies: ["FastPathKernel"], path: "Tests/LabSupport",
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        // The real embedded binary (build/x86_64/fastpath) managing the lab's router, end to end.
+        .testTarget(name: "ManagerTests", dependencies: ["LabSupport"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "FastPathCore"),
         .testTarget(name: "FastPathCoreTests", dependencies: ["FastPathCore"]),
     ]

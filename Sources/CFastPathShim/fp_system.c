@@ -207,6 +207,25 @@ int fp_write_file_atomic(const char *path, const void *bytes, size_t len, unsign
 	return err;
 }
 
+int fp_write_file(const char *path, const void *bytes, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	do {
+		n = write(fd, bytes, len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -EIO;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
 long fp_file_size(const char *path)
 {
 	struct stat st;

@@ -16,6 +16,8 @@ public final class Daemon {
     let prober: NeighbourProber?
     let signals: SignalEvents
     let timer: OneShotTimer
+    /// Policy conntrack only: the flow mirror.
+    var conntrack: ConntrackMirror?
 
     var view = KernelView()
     var nextHops = NextHopTracker()
@@ -23,6 +25,12 @@ public final class Daemon {
     var slots: [String: UInt32] = [:]
     var lastModes: [String: EffectiveMode] = [:]
     var needsReconcile = true
+    /// A route, neighbour or link changed: flows' cached next hops are stale.
+    var fibChanged = false
+    /// When the timer's jobs are due (CLOCK_MONOTONIC ms); the one timer is
+    /// armed for the earliest, and not at all when there is none.
+    var probeDue: UInt64?
+    var heartbeatDue: UInt64?
 
     /// Delay before probing unresolved gateways again.
     static let probeRetryMilliseconds: UInt64 = 5000
@@ -73,16 +81,21 @@ public final class Daemon {
         try SmallFile.write(paths.pidFile, "\(ProcessControl.pid)\n")
         try BPFFileSystem.ensureMounted(at: Daemon.parentDirectory(of: paths.pinDirectory))
         // Pinned maps from an earlier daemon are reused: that is adoption.
-        dataPath = try DataPath(objectPath: paths.objectPath, pinDirectory: paths.pinDirectory)
+        dataPath = try DataPath(objectPath: paths.objectPath, pinDirectory: paths.pinDirectory,
+                                maxFlows: UInt32(config.globals.maxFlows))
         try dataPath.setFamilies(ipv4: config.globals.ipv4, ipv6: config.globals.ipv6)
         applier = PlanApplier(dataPath: dataPath, qdiscs: QdiscRegistry(path: paths.qdiscFile), log: log)
         signals = try SignalEvents()
         timer = try OneShotTimer()
         // Subscribe before dumping so nothing between the two is missed.
-        monitor = try RouteNetlinkMonitor()
+        // Every route change matters to the FIB generation; only gateways
+        // are kept (NextHopTracker), so a full table costs no memory.
+        monitor = try RouteNetlinkMonitor(routesWithGatewayOnly: false)
         features = try? XDPFeatureProbe()
         prober = try? NeighbourProber()
         try resync()
+        heartbeat()
+        armTimer()
     }
 
     static func parentDirectory(of path: String) -> String {
@@ -97,14 +110,17 @@ public final class Daemon {
         while true {
             if needsReconcile { reconcile() }
             let ready: [Bool]
+            var descriptors = [monitor.fileDescriptor, signals.fileDescriptor, timer.fileDescriptor]
+            if let conntrack { descriptors.append(conntrack.fileDescriptor) }
             do {
-                ready = try Poller.wait([monitor.fileDescriptor, signals.fileDescriptor, timer.fileDescriptor])
+                ready = try Poller.wait(descriptors)
             } catch {
                 log.error(error.description)
                 continue
             }
             if ready[0] { receiveKernelEvents() }
-            if ready[2] && timer.consume() { probeUnresolvedGateways() }
+            if ready.count > 3 && ready[3] { conntrack?.receive() }
+            if ready[2] && timer.consume() { runDueJobs() }
             if ready[1] {
                 for signal in signals.drain() {
                     switch signal {
@@ -123,6 +139,35 @@ public final class Daemon {
         } catch {
             log.error("netlink: \(error.description)")
         }
+        if fibChanged {
+            fibChanged = false
+            ignoringErrors { () throws(FastPathError) in try dataPath.bumpFIBGeneration() }
+        }
+    }
+
+    // MARK: the timer
+
+    func armTimer() {
+        let due = [probeDue, heartbeatDue].compactMap { $0 }.min()
+        guard let due else {
+            timer.disarm()
+            return
+        }
+        let now = MonotonicClock.milliseconds
+        timer.arm(milliseconds: due > now ? due - now : 1)
+    }
+
+    func runDueJobs() {
+        let now = MonotonicClock.milliseconds
+        if let due = probeDue, due <= now {
+            probeDue = nil
+            probeUnresolvedGateways()
+        }
+        if let due = heartbeatDue, due <= now {
+            heartbeatDue = nil
+            heartbeat()
+        }
+        armTimer()
     }
 
     /// Rebuilds the view from a fresh dump (start, and after an overflow).
@@ -136,12 +181,19 @@ public final class Daemon {
     func handle(_ event: KernelEvent) {
         switch event {
         case .link(let link):
+            fibChanged = true
             let xdp = try? features?.features(ifindex: link.ifindex)
             view.apply(ViewLink(ifindex: link.ifindex, name: link.name, mac: link.mac, isUp: link.isUp,
                                 xdpFeatures: xdp ?? nil))
             needsReconcile = true
-        case .linkRemoved(let ifindex, _):
-            view.removeLink(ifindex: ifindex)
+        case .linkRemoved(let ifindex, let name):
+            fibChanged = true
+            let removed = view.removeLink(ifindex: ifindex)
+            // A refusal belongs to the device that refused: one that comes
+            // back (a new ifindex) is probed afresh. An attach racing the
+            // removal fails with ENODEV, which is no verdict on the driver.
+            nativeRefusals[name] = nil
+            if let removed { nativeRefusals[removed.name] = nil }
             needsReconcile = true
         case .address(let address):
             ignoringErrors { () throws(FastPathError) in
@@ -150,13 +202,17 @@ public final class Daemon {
         case .addressRemoved(let address):
             ignoringErrors { () throws(FastPathError) in _ = try dataPath.removeLocalAddress(address.bytes) }
         case .route(let route):
+            fibChanged = true
             for gateway in nextHops.routeAdded(through: Daemon.gateways(of: route)) { probe(gateway) }
         case .routeRemoved(let route):
+            fibChanged = true
             nextHops.routeRemoved(through: Daemon.gateways(of: route))
         case .neighbour(let neighbour):
+            fibChanged = true // a MAC may have changed
             let gateway = NextHopTracker.Gateway(ifindex: neighbour.ifindex, address: neighbour.address)
             if nextHops.neighbourChanged(gateway, isValid: neighbour.isReachable) { scheduleProbeRetry() }
         case .neighbourRemoved(let neighbour):
+            fibChanged = true
             let gateway = NextHopTracker.Gateway(ifindex: neighbour.ifindex, address: neighbour.address)
             if nextHops.neighbourChanged(gateway, isValid: false) { scheduleProbeRetry() }
         case .overflow:
@@ -181,7 +237,10 @@ public final class Daemon {
     }
 
     func scheduleProbeRetry() {
-        if !timer.isArmed { timer.arm(milliseconds: Daemon.probeRetryMilliseconds) }
+        if probeDue == nil {
+            probeDue = MonotonicClock.milliseconds + Daemon.probeRetryMilliseconds
+            armTimer()
+        }
     }
 
     /// Timer: probe what is still unresolved; stay asleep once all are.
@@ -191,7 +250,57 @@ public final class Daemon {
         for gateway in pending {
             ignoringErrors { () throws(FastPathError) in try prober.probe(ifindex: gateway.ifindex, address: gateway.address) }
         }
-        timer.arm(milliseconds: Daemon.probeRetryMilliseconds)
+        probeDue = MonotonicClock.milliseconds + Daemon.probeRetryMilliseconds
+    }
+
+    /// Policy conntrack: stamp the heartbeat the programs' valve checks.
+    /// Other policies need no heartbeat, and the daemon then sleeps.
+    func heartbeat() {
+        guard usesConntrack else { return }
+        ignoringErrors { () throws(FastPathError) in
+            try dataPath.beat(valveMilliseconds: UInt64(config.globals.valveTimeout) * 1000)
+        }
+        conntrack?.refreshActiveFlows()
+        heartbeatDue = MonotonicClock.milliseconds + heartbeatMilliseconds
+    }
+
+    /// Starts or stops the flow mirror as the config asks, and tells it
+    /// which interfaces consult the flow table.
+    func updateConntrackMirror(_ plan: ReconcilePlan) {
+        guard usesConntrack else {
+            conntrack?.removeAll()
+            conntrack = nil
+            return
+        }
+        if conntrack == nil {
+            do {
+                conntrack = try ConntrackMirror(dataPath: dataPath, log: log)
+            } catch {
+                log.error("policy conntrack needs conntrack netlink (nf_conntrack_netlink): \(error.description);"
+                          + " nothing is offloaded")
+                return
+            }
+        }
+        guard let conntrack else { return }
+        var interfaces: Set<UInt32> = []
+        for interface in plan.interfaces where interface.mode != .none
+            && interface.flags & InterfaceFlags.policyConntrack != 0 {
+            if let ifindex = interface.ifindex { interfaces.insert(ifindex) }
+        }
+        conntrack.log = log
+        if interfaces != conntrack.interfaces {
+            conntrack.interfaces = interfaces
+            conntrack.resync()
+        }
+    }
+
+    var usesConntrack: Bool {
+        config.interfaces.contains { $0.policy == .conntrack && $0.enabled } && config.globals.enabled
+    }
+
+    /// A beat every second, or more often for a valve shorter than 3 s.
+    var heartbeatMilliseconds: UInt64 {
+        min(1000, UInt64(config.globals.valveTimeout) * 1000 / 3)
     }
 
     // MARK: reconcile, reload, stop
@@ -214,6 +323,7 @@ public final class Daemon {
             slots = plan.slotsByDevice
             if outcome.nativeRefusals.isEmpty {
                 record(plan)
+                updateConntrackMirror(plan)
                 return
             }
             for (device, reason) in outcome.nativeRefusals { nativeRefusals[device] = reason }
@@ -248,6 +358,8 @@ public final class Daemon {
                 try dataPath.setFamilies(ipv4: newConfig.globals.ipv4, ipv6: newConfig.globals.ipv6)
             }
             log.info("reloaded \(paths.config)")
+            heartbeat()
+            armTimer()
             reconcile()
         }
     }

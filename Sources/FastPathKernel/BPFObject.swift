@@ -17,12 +17,20 @@ public final class BPFObject {
     /// `pinDirectory/<map name>` before load: a compatible pinned map there is
     /// reused (its contents survive a daemon restart), a missing one is
     /// created and pinned. An incompatible pin (other type or sizes) fails
-    /// the load: remove the stale pin first.
-    public init(path: String, pinDirectory: String? = nil) throws(FastPathError) {
+    /// the load: remove the stale pin first. `maxEntries` resizes maps by
+    /// name before they are created.
+    public init(path: String, pinDirectory: String? = nil, maxEntries: [String: UInt32] = [:]) throws(FastPathError) {
         guard let object = path.withCString({ bpf_object__open_file($0, nil) }) else {
             let value = fp_errno()
             throw FastPathError("open BPF object", code: .errno(value), subject: path,
                                 hint: value == ENOENT ? "build it with `make bpf` or pass --bpf-dir" : nil)
+        }
+        for (name, entries) in maxEntries {
+            let map = name.withCString { bpf_object__find_map_by_name(object, $0) }
+            guard let map, bpf_map__set_max_entries(map, entries) == 0 else {
+                bpf_object__close(object)
+                throw FastPathError("set the size of map \(name) to \(entries)", subject: path)
+            }
         }
         if let pinDirectory {
             var map = bpf_object__next_map(object, nil)

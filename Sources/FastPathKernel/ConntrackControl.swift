@@ -41,8 +41,18 @@ public final class ConntrackControl {
 
     // MARK: - thin layer
 
+    /// Marks a TCP entry "be liberal" in both directions (what the kernel's
+    /// own flow offload does): its packets skip conntrack while offloaded,
+    /// so conntrack's window tracking falls behind, and without this the
+    /// next packet it sees (a FIN) would be INVALID and dropped by the
+    /// firewall. Returns false when the entry no longer exists.
+    @discardableResult
+    public func makeLiberal(_ original: ConntrackTuple, zone: UInt16 = 0) throws(FastPathError) -> Bool {
+        try send(original, zone: zone, timeout: nil, operation: "mark conntrack entry liberal", liberal: true)
+    }
+
     private func send(_ tuple: ConntrackTuple, zone: UInt16, timeout: UInt32?,
-                      operation: String) throws(FastPathError) -> Bool {
+                      operation: String, liberal: Bool = false) throws(FastPathError) -> Bool {
         let subject = ConntrackControl.label(tuple)
         let width = tuple.family == 4 ? 4 : 16
         guard tuple.family == 4 || tuple.family == 6, tuple.source.count == width,
@@ -77,7 +87,8 @@ public final class ConntrackControl {
         // libnl 3.7 passes the flags through as given: 0 means no NLM_F_CREATE,
         // so a missing entry is ENOENT instead of an attempt to create one.
         let rc = withExtendedLifetime(acknowledgement) { () -> Int32 in
-            timeout == nil ? nfnl_ct_del(socket.handle, ct, 0) : nfnl_ct_add(socket.handle, ct, 0)
+            if liberal { return ConntrackControl.sendLiberal(socket.handle, ct) }
+            return timeout == nil ? nfnl_ct_del(socket.handle, ct, 0) : nfnl_ct_add(socket.handle, ct, 0)
         }
         if rc >= 0 { return true }
         let errno = acknowledgement.errno
@@ -87,6 +98,28 @@ public final class ConntrackControl {
                                 hint: errno == EOPNOTSUPP ? "kernel lacks conntrack zones or ctnetlink" : nil)
         }
         throw FastPathError(operation, code: .netlink(-rc), subject: subject)
+    }
+
+    /// An update (no NLM_F_CREATE) carrying CTA_PROTOINFO_TCP flags with
+    /// IP_CT_TCP_FLAG_BE_LIBERAL set in both directions.
+    private static func sendLiberal(_ socket: OpaquePointer, _ ct: OpaquePointer) -> Int32 {
+        var message: OpaquePointer?
+        var rc = nfnl_ct_build_add_request(ct, 0, &message)
+        guard rc >= 0, let message else { return rc }
+        defer { nlmsg_free(message) }
+        let beLiberal: UInt8 = 0x08 // IP_CT_TCP_FLAG_BE_LIBERAL
+        var flags: (UInt8, UInt8) = (beLiberal, beLiberal) // struct nf_ct_tcp_flags { flags, mask }
+        guard let protoinfo = nla_nest_start(message, Int32(CTA_PROTOINFO.rawValue)),
+              let tcp = nla_nest_start(message, Int32(CTA_PROTOINFO_TCP.rawValue)) else { return -NLE_NOMEM }
+        for attribute in [CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, CTA_PROTOINFO_TCP_FLAGS_REPLY] {
+            rc = withUnsafeBytes(of: &flags) { nla_put(message, Int32(attribute.rawValue), 2, $0.baseAddress) }
+            if rc < 0 { return rc }
+        }
+        nla_nest_end(message, tcp)
+        nla_nest_end(message, protoinfo)
+        rc = nl_send_auto(socket, message)
+        if rc < 0 { return rc }
+        return nl_wait_for_ack(socket)
     }
 
     private static func setAddress(_ ct: OpaquePointer, family: Int32, bytes: [UInt8], isSource: Bool,

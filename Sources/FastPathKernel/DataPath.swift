@@ -17,9 +17,12 @@ public final class DataPath {
     public let localAddresses: BPFMap
     public let flows: BPFMap
 
-    /// Loads `objectPath` (e.g. `/usr/lib/fastpath/fastpath.o`).
-    public init(objectPath: String, pinDirectory: String? = nil) throws(FastPathError) {
-        object = try BPFObject(path: objectPath, pinDirectory: pinDirectory)
+    /// Loads `objectPath` (e.g. `/usr/lib/fastpath/fastpath.o`); `maxFlows`
+    /// sizes the flow table (`option max_flows`).
+    public init(objectPath: String, pinDirectory: String? = nil, maxFlows: UInt32? = nil) throws(FastPathError) {
+        var sizes: [String: UInt32] = [:]
+        if let maxFlows { sizes[FP_MAP_FLOWS] = maxFlows }
+        object = try BPFObject(path: objectPath, pinDirectory: pinDirectory, maxEntries: sizes)
         xdp = try object.program(named: FP_PROG_XDP)
         tc = try object.program(named: FP_PROG_TC)
         config = try object.map(named: FP_MAP_CONFIG)

@@ -82,3 +82,10 @@ extension FastPathError {
         return FastPathError(operation, code: .errno(value == 0 ? EIO : value), subject: subject, hint: hint)
     }
 }
+
+extension FastPathError {
+    /// A map is full (E2BIG from a BPF map update).
+    public var isMapFull: Bool { errno == E2BIG }
+    /// The entry exists already (EEXIST, e.g. an update with BPF_NOEXIST).
+    public var isAlreadyPresent: Bool { errno == EEXIST }
+}

@@ -55,6 +55,13 @@ public enum SmallFile {
         try check(rc, "write file", subject: path)
     }
 
+    /// Writes an existing file in place (a sysctl under /proc/sys).
+    public static func overwrite(_ path: String, _ text: String) throws(FastPathError) {
+        var copy = text
+        let rc = copy.withUTF8 { bytes in path.withCString { fp_write_file($0, bytes.baseAddress, bytes.count) } }
+        try check(rc, "write", subject: path)
+    }
+
     /// Removes the file; a missing one is fine.
     public static func remove(_ path: String) throws(FastPathError) {
         let rc = path.withCString { fp_unlink($0) }

@@ -20,6 +20,10 @@ final class ConntrackTests: XCTestCase {
     private var server = ""
     private var scratch = ""
     private var background: [Process] = []
+    /// The system python directly: a version-manager shim (pyenv) in PATH
+    /// costs ~0.3 s per start.
+    private let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+        ? "/usr/bin/python3" : "python3"
 
     private let routerLAN: [UInt8] = [10, 201, 0, 1]
     private let routerWAN: [UInt8] = [10, 202, 0, 1]
@@ -39,27 +43,37 @@ final class ConntrackTests: XCTestCase {
         try ConntrackTests.script.write(toFile: scratch + "/traffic.py", atomically: true, encoding: .utf8)
         try ConntrackTests.ruleset.write(toFile: scratch + "/ruleset.nft", atomically: true, encoding: .utf8)
 
-        for namespace in [router, client, server] { try run("ip", "netns", "add", namespace) }
-        try ip(router, "link", "add", "r0", "type", "veth", "peer", "name", "c0", "netns", client)
-        try ip(router, "link", "add", "r1", "type", "veth", "peer", "name", "s0", "netns", server)
-        try ip(router, "addr", "add", "10.201.0.1/24", "dev", "r0")
-        try ip(router, "addr", "add", "fd01::1/64", "dev", "r0", "nodad")
-        try ip(router, "addr", "add", "10.202.0.1/24", "dev", "r1")
-        try ip(router, "addr", "add", "fd02::1/64", "dev", "r1", "nodad")
-        try ip(client, "addr", "add", "10.201.0.2/24", "dev", "c0")
-        try ip(client, "addr", "add", "fd01::2/64", "dev", "c0", "nodad")
-        try ip(server, "addr", "add", "10.202.0.2/24", "dev", "s0")
-        try ip(server, "addr", "add", "fd02::2/64", "dev", "s0", "nodad")
-        for (namespace, device) in [(router, "lo"), (router, "r0"), (router, "r1"), (client, "lo"), (client, "c0"),
-                                    (server, "lo"), (server, "s0")] {
-            try ip(namespace, "link", "set", device, "up")
-        }
-        try ip(client, "route", "add", "default", "via", "10.201.0.1")
-        try ip(client, "-6", "route", "add", "default", "via", "fd01::1")
-        try ip(server, "route", "add", "default", "via", "10.202.0.1")
-        try ip(server, "-6", "route", "add", "default", "via", "fd02::1")
-        try exec(router, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
-        try exec(router, "nft", "-f", scratch + "/ruleset.nft")
+        // One shell for the whole lab: a process launch costs ~40 ms here.
+        let (r, c, s) = (router, client, server)
+        let lab = """
+            set -e
+            ip netns add \(r); ip netns add \(c); ip netns add \(s)
+            # No DAD: a tentative link-local address delays IPv6 ND by ~1 s.
+            for n in \(r) \(c) \(s); do
+                ip netns exec $n sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+            done
+            ip -n \(r) link add r0 type veth peer name c0 netns \(c)
+            ip -n \(r) link add r1 type veth peer name s0 netns \(s)
+            ip -n \(r) addr add 10.201.0.1/24 dev r0
+            ip -n \(r) addr add fd01::1/64 dev r0 nodad
+            ip -n \(r) addr add 10.202.0.1/24 dev r1
+            ip -n \(r) addr add fd02::1/64 dev r1 nodad
+            ip -n \(c) addr add 10.201.0.2/24 dev c0
+            ip -n \(c) addr add fd01::2/64 dev c0 nodad
+            ip -n \(s) addr add 10.202.0.2/24 dev s0
+            ip -n \(s) addr add fd02::2/64 dev s0 nodad
+            for d in lo r0 r1; do ip -n \(r) link set $d up; done
+            for d in lo c0; do ip -n \(c) link set $d up; done
+            for d in lo s0; do ip -n \(s) link set $d up; done
+            ip -n \(c) route add default via 10.201.0.1
+            ip -n \(c) -6 route add default via fd01::1
+            ip -n \(s) route add default via 10.202.0.1
+            ip -n \(s) -6 route add default via fd02::1
+            ip netns exec \(r) sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+            ip netns exec \(r) nft -f \(scratch)/ruleset.nft
+            """
+        try lab.write(toFile: scratch + "/lab.sh", atomically: true, encoding: .utf8)
+        try run("sh", scratch + "/lab.sh")
     }
 
     override func tearDown() {
@@ -68,8 +82,8 @@ final class ConntrackTests: XCTestCase {
             process.waitUntilExit()
         }
         background = []
-        for namespace in [router, client, server] where !namespace.isEmpty {
-            _ = try? run("ip", "netns", "del", namespace)
+        if !router.isEmpty {
+            _ = try? run("sh", "-c", "ip netns del \(router); ip netns del \(client); ip netns del \(server)")
         }
         if !scratch.isEmpty { try? FileManager.default.removeItem(atPath: scratch) }
     }
@@ -115,11 +129,15 @@ final class ConntrackTests: XCTestCase {
         XCTAssertEqual(ping.original.destinationPort, 8 << 8, "echo request: type 8, code 0")
         XCTAssertEqual(ping.reply.destination, routerWAN)
         XCTAssertEqual(ping.reply.destinationPort, 0, "echo reply: type 0, code 0")
+        // The ICMP encoding (id, type << 8 | code) names the entry back.
+        let control = try inRouter { () throws(FastPathError) in try ConntrackControl() }
+        XCTAssertTrue(try control.delete(ping.original))
+        XCTAssertFalse(try monitor.dumpAll().contains { $0.id == ping.id })
     }
 
     func testDumpShowsAnEstablishedAssuredTCPConnection() throws {
         try startServers()
-        let connection = try background(client, "python3", scratch + "/traffic.py", "tcp-client", "4", "10.202.0.2",
+        let connection = try background(client, python, scratch + "/traffic.py", "tcp-client", "4", "10.202.0.2",
                                         "8080", "40010", "5")
         defer { connection.terminate() }
         let monitor = try inRouter { () throws(FastPathError) in try ConntrackMonitor() }
@@ -192,10 +210,37 @@ final class ConntrackTests: XCTestCase {
         }
     }
 
+    /// With `net.netfilter.nf_conntrack_events = 2` (the default since Linux
+    /// 6.0, "auto") an entry gets the event extension only if a ctnetlink
+    /// listener exists when it is created: entries from before the monitor
+    /// never send an event, not even DESTROY. With 1 every new entry does.
+    func testEntriesCreatedWithoutAListenerAreSilentUnlessEventsAreForced() throws {
+        try startServers()
+        XCTAssertEqual(try exec(router, "sysctl", "-n", "net.netfilter.nf_conntrack_events"), "2\n")
+        try udpExchange(family: 4, sourcePort: 40040)
+        try exec(router, "sysctl", "-qw", "net.netfilter.nf_conntrack_events=1")
+        try udpExchange(family: 4, sourcePort: 40041)
+
+        let (monitor, control) = try inRouter { () throws(FastPathError) in
+            (try ConntrackMonitor(), try ConntrackControl())
+        }
+        let entries = try monitor.dumpAll()
+        let silent = try XCTUnwrap(entries.first { $0.original.sourcePort == 40040 })
+        let forced = try XCTUnwrap(entries.first { $0.original.sourcePort == 40041 })
+        XCTAssertTrue(try control.delete(silent.original))
+        XCTAssertTrue(try control.delete(forced.original))
+        // Deleted in this order: an event for the first would come before the second's.
+        let seen = try waitFor(monitor) {
+            if case .destroy(let entry) = $0 { return entry.id == forced.id }
+            return false
+        }
+        XCTAssertFalse(seen.contains { if case .destroy(let entry) = $0 { return entry.id == silent.id } else { return false } })
+    }
+
     func testOverflowIsReported() throws {
         // The smallest buffer the kernel grants, then a burst of new flows.
         let monitor = try inRouter { () throws(FastPathError) in try ConntrackMonitor(receiveBufferSize: 1) }
-        try exec(client, "python3", scratch + "/traffic.py", "udp-burst", "10.202.0.2", "9", "41000", "200")
+        try exec(client, python, scratch + "/traffic.py", "udp-burst", "10.202.0.2", "9", "41000", "200")
         var seen: [ConntrackEvent] = []
         let deadline = Date().addingTimeInterval(2)
         while !seen.contains(.overflow) && Date() < deadline {
@@ -210,12 +255,13 @@ final class ConntrackTests: XCTestCase {
     // MARK: - control
 
     func testSetTimeoutChangesTheEntryAndDeleteRemovesIt() throws {
-        try startServers()
-        try udpExchange(family: 4, sourcePort: 40030)
-        try udpExchange(family: 6, sourcePort: 40031)
+        // The monitor first: only entries created while someone listens send events.
         let (monitor, control) = try inRouter { () throws(FastPathError) in
             (try ConntrackMonitor(), try ConntrackControl())
         }
+        try startServers()
+        try udpExchange(family: 4, sourcePort: 40030)
+        try udpExchange(family: 6, sourcePort: 40031)
         let entries = try monitor.dumpAll()
         let v4 = try XCTUnwrap(entries.first { $0.original.sourcePort == 40030 })
         let v6 = try XCTUnwrap(entries.first { $0.original.sourcePort == 40031 })
@@ -233,9 +279,18 @@ final class ConntrackTests: XCTestCase {
         XCTAssertTrue((4300...4321).contains(v4After.timeout))
         XCTAssertTrue((4300...4322).contains(v6After.timeout))
         XCTAssertEqual(v4After.original, v4.original, "an update, not a new entry")
+        // The monitor hears the change as an UPDATE carrying the new timeout.
+        _ = try waitFor(monitor) {
+            if case .update(let entry) = $0 { return entry.id == v4.id && (4300...4321).contains(entry.timeout) }
+            return false
+        }
 
         XCTAssertTrue(try control.delete(v4.original))
         XCTAssertTrue(try control.delete(v6.original))
+        _ = try waitFor(monitor) {
+            if case .destroy(let entry) = $0 { return entry.id == v4.id }
+            return false
+        }
         let remaining = try monitor.dumpAll()
         XCTAssertFalse(remaining.contains { $0.id == v4.id || $0.id == v6.id })
         XCTAssertEqual(try exec(router, "conntrack", "-L", "-p", "udp", "--sport", "40030"), "")
@@ -310,16 +365,20 @@ final class ConntrackTests: XCTestCase {
         import socket, sys, time
         def family(f): return socket.AF_INET6 if f == '6' else socket.AF_INET
         def anyaddr(f): return '::' if f == '6' else '0.0.0.0'
+        def sock(f, kind):
+            s = socket.socket(family(f), kind)
+            if f == '6': s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            return s
         mode = sys.argv[1]
         if mode == 'udp-server':
-            s = socket.socket(family(sys.argv[2]), socket.SOCK_DGRAM)
+            s = sock(sys.argv[2], socket.SOCK_DGRAM)
             s.bind((anyaddr(sys.argv[2]), int(sys.argv[3])))
             while True:
                 data, peer = s.recvfrom(2048)
                 s.sendto(data, peer)
         elif mode == 'udp-client':
             f, dst, port, sport, gap = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
-            c = socket.socket(family(f), socket.SOCK_DGRAM)
+            c = sock(f, socket.SOCK_DGRAM)
             c.bind((anyaddr(f), sport))
             c.settimeout(0.2)
             def exchange(payload):
@@ -343,7 +402,7 @@ final class ConntrackTests: XCTestCase {
                 c.sendto(b'x', (dst, port))
                 c.close()
         elif mode == 'tcp-server':
-            s = socket.socket(family(sys.argv[2]), socket.SOCK_STREAM)
+            s = sock(sys.argv[2], socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((anyaddr(sys.argv[2]), int(sys.argv[3])))
             s.listen(8)
@@ -357,7 +416,7 @@ final class ConntrackTests: XCTestCase {
         elif mode == 'tcp-client':
             f, dst, port, sport, hold = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
             for attempt in range(25):
-                c = socket.socket(family(f), socket.SOCK_STREAM)
+                c = sock(f, socket.SOCK_STREAM)
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 c.bind((anyaddr(f), sport))
                 try:
@@ -375,15 +434,15 @@ final class ConntrackTests: XCTestCase {
     /// UDP echo servers on 5353 (IPv4 and IPv6) and a TCP echo server on
     /// 8080 in the server namespace, until tearDown.
     private func startServers() throws {
-        _ = try background(server, "python3", scratch + "/traffic.py", "udp-server", "4", "5353")
-        _ = try background(server, "python3", scratch + "/traffic.py", "udp-server", "6", "5353")
-        _ = try background(server, "python3", scratch + "/traffic.py", "tcp-server", "4", "8080")
+        _ = try background(server, python, scratch + "/traffic.py", "udp-server", "4", "5353")
+        _ = try background(server, python, scratch + "/traffic.py", "udp-server", "6", "5353")
+        _ = try background(server, python, scratch + "/traffic.py", "tcp-server", "4", "8080")
     }
 
     /// A UDP request and its reply from the client (port `sourcePort`) to the
     /// server's 5353; with `gap`, a second exchange that much later.
     private func udpExchange(family: UInt8, sourcePort: UInt16, gap: Double = 0) throws {
-        try exec(client, "python3", scratch + "/traffic.py", "udp-client", "\(family)",
+        try exec(client, python, scratch + "/traffic.py", "udp-client", "\(family)",
                  family == 4 ? "10.202.0.2" : "fd02::2", "5353", "\(sourcePort)", "\(gap)")
     }
 

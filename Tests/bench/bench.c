@@ -583,7 +583,7 @@ static void measure_forwarding(void)
 				r->measured = r->nsamples == opt.rounds && r->delivered > 0;
 				r->median_pps = median(r->pps, r->nsamples);
 				r->median_sent_pps = median(r->sent_pps, r->nsamples);
-				if (!r->measured)
+				if (!r->measured && !stop_requested)
 					note_error("%s/%s/%s: %d of %d rounds, %llu packets delivered",
 						   ruleset_name[rs], family_name[fam], mode_name[m],
 						   r->nsamples, opt.rounds, (unsigned long long)r->delivered);
@@ -679,10 +679,10 @@ static void measure_costs(void)
 				__u32 expect, ret, dur;
 
 				if (f == F_FLOW_HIT) {
-					/* CONNTRACK: measure the flow-hit path here once the
-					 * conntrack policy's flow map exists (prime a flow
-					 * entry, then run a frame of that flow). */
-					c->note = p == P_REF ? "n/a" : "not implemented yet (conntrack policy)";
+					/* CONNTRACK: measure the flow-hit path here (put a
+					 * flow entry for frames[F_V4]/[F_V6] into fp_flows,
+					 * set policy conntrack on lan0, run a frame of it). */
+					c->note = p == P_REF ? "n/a" : "not measured yet (conntrack flows not primed)";
 					continue;
 				}
 				update(frame_fd, &key, frames[f], COST_MAP_FRAME);
@@ -750,11 +750,21 @@ static void describe_host(void)
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 }
 
+/* The median of the per-round ratios: the two rows of one round were
+ * measured seconds apart, so slow drift in the machine's load cancels out. */
 static double ratio(const struct result *a, const struct result *b)
 {
-	if (!a->measured || !b->measured || b->median_pps <= 0)
+	double v[MAX_ROUNDS];
+	int n = a->nsamples < b->nsamples ? a->nsamples : b->nsamples;
+
+	if (!a->measured || !b->measured)
 		return NAN;
-	return a->median_pps / b->median_pps;
+	for (int i = 0; i < n; i++) {
+		if (b->pps[i] <= 0)
+			return NAN;
+		v[i] = a->pps[i] / b->pps[i];
+	}
+	return median(v, n);
 }
 
 static double loss_of(const struct result *r)
@@ -817,7 +827,7 @@ static void print_markdown(void)
 	if (!opt.skip_forwarding) {
 		printf("## Forwarding rate\n\n");
 		printf("h1 → r → h2 over veth, 64-byte UDP, %d flows; delivered packets counted at h2. "
-		       "Median of %d interleaved rounds of %.1f s per row.\n\n", opt.flows, opt.rounds, opt.seconds);
+		       "Median of %d interleaved rounds of %.1f s per row; ratios are medians of the per-round ratios.\n\n", opt.flows, opt.rounds, opt.seconds);
 		printf("| ruleset on r | family | mode | policy | Mpps | × kernel | × reference | loss | sent Mpps | by fastpath |\n");
 		printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
 		for (int rs = 0; rs < RS_COUNT; rs++)
@@ -838,7 +848,7 @@ static void print_markdown(void)
 					       mode_policy[m], r->measured ? a : "not measured", b, c, d, e, g);
 				}
 				/* CONNTRACK: rows for xdp-native/xdp-generic/tc in policy conntrack (with NAT) go here. */
-				printf("| %s | %s | xdp-native, xdp-generic, tc | conntrack | not measured yet: policy conntrack is not implemented | | | | | |\n",
+				printf("| %s | %s | xdp-native, xdp-generic, tc | conntrack | not measured yet: the bench does not prime conntrack flows yet | | | | | |\n",
 				       rs == RS_NONE ? "none" : "fw4-like", fam ? "IPv6" : "IPv4");
 			}
 

@@ -48,6 +48,8 @@ int fp_daemonize(void);
 
 /* Writes `len` bytes to `path` atomically (temporary file + rename). */
 int fp_write_file_atomic(const char *path, const void *bytes, size_t len, unsigned int mode);
+/* Writes `len` bytes to an existing file in place (procfs, sysfs). */
+int fp_write_file(const char *path, const void *bytes, size_t len);
 /* Size of a file, or -errno. */
 long fp_file_size(const char *path);
 int fp_rmdir(const char *path);

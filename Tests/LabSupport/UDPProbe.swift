@@ -5,16 +5,16 @@ import Glibc
 
 /// Real UDP through the lab: a receiver socket opened inside one namespace,
 /// a sender inside another (a socket stays in the namespace it was made in).
-struct UDPProbe {
-    enum Family { case ipv4, ipv6 }
+public struct UDPProbe {
+    public enum Family { case ipv4, ipv6 }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// Sends `count` numbered datagrams from `from` to `toAddress:port` in
     /// namespace `to`, and returns how many distinct ones arrived.
-    static func deliver(lab: NamespaceLab, family: Family, from: String, to: String,
+    public static func deliver(lab: NamespaceLab, family: Family, from: String, to: String,
                         toAddress: String, port: UInt16 = 5001, count: Int = 200) throws -> Int {
         let receiver = try lab.inside(to) { try openSocket(family) }
         defer { close(receiver) }

@@ -1,0 +1,193 @@
+import FastPathCore
+import FastPathKernel
+
+/// Policy conntrack: keeps `fp_flows` in step with the kernel's conntrack
+/// table. Flows the firewall accepted (ASSURED; TCP also ESTABLISHED) are
+/// mirrored, both directions with their NAT; flows conntrack destroys, or
+/// that leave ESTABLISHED, are removed at once. Flows busy in the fast path
+/// get their conntrack timeout refreshed, since the kernel no longer sees
+/// their packets. Memory: one small record per mirrored flow, bounded by
+/// `max_flows`.
+final class ConntrackMirror {
+    let dataPath: DataPath
+    let monitor: ConntrackMonitor
+    let control: ConntrackControl
+    let routes: RouteLookup
+    var log: Log
+
+    /// The ingress interfaces in policy conntrack: only their directions
+    /// are worth mirroring (others never consult the flow table).
+    var interfaces: Set<UInt32> = []
+    /// Flows not mirrored because the table was full (they stay in the kernel).
+    private(set) var refusedForFullTable = 0
+
+    private struct Mirrored {
+        var keys: [FlowKey]
+        var zone: UInt16
+        var proto: UInt8
+        /// The newest fast-path activity already answered with a refresh.
+        var refreshedActivity: UInt64 = 0
+        var refreshedAtMilliseconds: UInt64 = 0
+    }
+
+    private var mirrored: [ConntrackTuple: Mirrored] = [:]
+
+    init(dataPath: DataPath, log: Log) throws(FastPathError) {
+        self.dataPath = dataPath
+        self.log = log
+        // With the kernel's default (2), entries created before a listener
+        // existed never report their end: ask for events on every entry.
+        let events = "/proc/sys/net/netfilter/nf_conntrack_events"
+        if (try? SmallFile.read(events))?.hasPrefix("1") != true {
+            do { try SmallFile.overwrite(events, "1\n") } catch {
+                log.warning("could not enable conntrack events for all entries: \(error.description)")
+            }
+        }
+        monitor = try ConntrackMonitor()
+        control = try ConntrackControl()
+        routes = try RouteLookup()
+    }
+
+    var fileDescriptor: Int32 { monitor.fileDescriptor }
+    var count: Int { mirrored.count }
+
+    // MARK: events
+
+    func receive() {
+        var overflowed = false
+        do {
+            try monitor.receive { event in
+                switch event {
+                case .new(let entry), .update(let entry): self.consider(entry)
+                case .destroy(let entry): self.remove(entry.original)
+                case .overflow: overflowed = true
+                }
+            }
+        } catch {
+            log.error("conntrack events: \(error.description)")
+        }
+        if overflowed {
+            log.warning("conntrack events overflowed; re-reading the table")
+            resync()
+        }
+    }
+
+    /// Mirrors what the table holds now and drops what it no longer does.
+    func resync() {
+        var seen: Set<ConntrackTuple> = []
+        do {
+            try monitor.dumpAll { entry in
+                seen.insert(entry.original)
+                self.consider(entry)
+            }
+        } catch {
+            log.error("conntrack dump: \(error.description)")
+            return
+        }
+        for tuple in Array(mirrored.keys) where !seen.contains(tuple) { remove(tuple) }
+    }
+
+    private func consider(_ entry: ConntrackEntry) {
+        let connection = ConntrackMirror.tracked(entry)
+        guard FlowMirror.isEligible(connection) else {
+            remove(entry.original)
+            return
+        }
+        guard mirrored[entry.original] == nil else { return }
+        guard let originalIngress = ingress(toward: entry.original), let replyIngress = ingress(toward: entry.reply)
+        else { return }
+        var keys: [FlowKey] = []
+        for (key, rewrite) in FlowMirror.entries(of: connection, originalIngress: originalIngress,
+                                                 replyIngress: replyIngress)
+        where interfaces.contains(key.ingress) {
+            do {
+                try dataPath.addFlow(key, rewrite: rewrite)
+                keys.append(key)
+            } catch {
+                if error.isMapFull {
+                    refusedForFullTable += 1
+                    if refusedForFullTable == 1 || refusedForFullTable % 1000 == 0 {
+                        log.warning("flow table full (max_flows): \(refusedForFullTable) flows stayed in the kernel path")
+                    }
+                } else if !error.isAlreadyPresent {
+                    log.warning("mirror flow: \(error.description)")
+                }
+            }
+        }
+        guard !keys.isEmpty else { return }
+        mirrored[entry.original] = Mirrored(keys: keys, zone: entry.zone, proto: entry.original.proto)
+        if entry.original.proto == ConntrackTuple.tcp {
+            // Offloaded segments skip conntrack's window tracking: without
+            // this the FIN it sees at the end would be INVALID and dropped.
+            do {
+                if try !control.makeLiberal(entry.original, zone: entry.zone) { remove(entry.original) }
+            } catch {
+                log.warning("conntrack: \(error.description); the flow stays in the kernel path")
+                remove(entry.original)
+            }
+        }
+    }
+
+    /// The interface packets of a direction arrive on: the one leading
+    /// back to their source.
+    private func ingress(toward tuple: ConntrackTuple) -> UInt32? {
+        guard let ifindex = try? routes.outputInterface(toward: tuple.source, family: tuple.family) else { return nil }
+        return ifindex
+    }
+
+    func remove(_ original: ConntrackTuple) {
+        guard let flow = mirrored.removeValue(forKey: original) else { return }
+        for key in flow.keys { _ = try? dataPath.removeFlow(key) }
+    }
+
+    func removeAll() {
+        for tuple in Array(mirrored.keys) { remove(tuple) }
+    }
+
+    // MARK: keeping conntrack true
+
+    /// Refreshes the conntrack timeout of flows that carried packets in the
+    /// fast path since their last refresh, at most every quarter timeout, so
+    /// conntrack never expires a flow that is alive.
+    func refreshActiveFlows() {
+        let now = MonotonicClock.milliseconds
+        let tcpTimeout = ConntrackMirror.sysctl("nf_conntrack_tcp_timeout_established", default: 432_000)
+        let udpTimeout = ConntrackMirror.sysctl("nf_conntrack_udp_timeout_stream", default: 120)
+        for (tuple, flow) in mirrored {
+            let timeout = flow.proto == 6 ? tcpTimeout : udpTimeout
+            let interval = max(UInt64(timeout) * 250, 500)
+            guard now >= flow.refreshedAtMilliseconds + interval else { continue }
+            var newest: UInt64 = 0
+            for key in flow.keys {
+                if let activity = try? dataPath.flowActivity(key) { newest = max(newest, activity.lastSeenNanoseconds) }
+            }
+            guard newest > flow.refreshedActivity else { continue }
+            var updated = flow
+            updated.refreshedActivity = newest
+            updated.refreshedAtMilliseconds = now
+            mirrored[tuple] = updated
+            do {
+                if try !control.setTimeout(tuple, seconds: timeout, zone: flow.zone) { remove(tuple) }
+            } catch {
+                log.warning("refresh conntrack timeout: \(error.description)")
+            }
+        }
+    }
+
+    /// A conntrack timeout of this namespace, in seconds.
+    static func sysctl(_ name: String, default fallback: UInt32) -> UInt32 {
+        guard let text = try? SmallFile.read("/proc/sys/net/netfilter/" + name),
+              let value = UInt32(text.split(separator: "\n").first ?? "") else { return fallback }
+        return value
+    }
+
+    static func tracked(_ entry: ConntrackEntry) -> TrackedConnection {
+        func tuple(_ t: ConntrackTuple) -> TrackedConnection.Tuple {
+            .init(source: t.source, destination: t.destination, sourcePort: t.sourcePort, destinationPort: t.destinationPort)
+        }
+        return TrackedConnection(family: entry.original.family, proto: entry.original.proto,
+                                 original: tuple(entry.original), reply: tuple(entry.reply),
+                                 isAssured: entry.isAssured, isTCPEstablished: entry.isTCPEstablished,
+                                 isDying: entry.isDying, zone: entry.zone)
+    }
+}

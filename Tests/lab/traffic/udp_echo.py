@@ -1,0 +1,15 @@
+#!/usr/bin/python3
+"""udp_echo.py PORT FAMILY(4|6): echoes every datagram back; prints each
+sender address once."""
+import socket, sys
+
+port, family = int(sys.argv[1]), sys.argv[2]
+sock = socket.socket(socket.AF_INET6 if family == "6" else socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind(("::" if family == "6" else "0.0.0.0", port))
+seen = set()
+while True:
+    data, peer = sock.recvfrom(65536)
+    if peer[0] not in seen:
+        seen.add(peer[0])
+        print("from", peer[0], flush=True)
+    sock.sendto(data, peer)
