@@ -169,7 +169,7 @@ distclean: clean
 # the missing ones (as root), so a fresh machine needs nothing else.
 DEB_PACKAGES := libbpf-dev bpftool libnl-3-dev libnl-route-3-dev libnl-genl-3-dev \
                 libnl-nf-3-dev libelf-dev zlib1g-dev pkg-config iproute2 nftables conntrack \
-                iputils-ping ethtool tcpdump iperf3 jq util-linux
+                iputils-ping ethtool tcpdump iperf3 jq util-linux python3 shellcheck
 
 .PHONY: deps test demo bpffs
 deps:
@@ -183,8 +183,10 @@ bpffs:
 	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 # Every tier runs here, as root: pure Swift, BPF test runs on crafted frames
-# and fuzzing, and real traffic through the namespace lab.
-test: deps bpf bpffs
+# and fuzzing, real traffic through the namespace lab with the embedded
+# binary (`all`) as the manager, and the OpenWrt package files.
+test: deps all bpffs
+	sh Tests/package/test-init-script.sh $(OUT)/fastpath
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -223,6 +223,42 @@ final class FirewallTests: XCTestCase {
         try assertWANCannotReachLAN()
     }
 
+    // MARK: the next-hop cache follows the kernel's routing
+
+    /// Packets of an offloaded flow carry a cached next hop; a route change
+    /// must take effect on the next packet after the netlink event. A second
+    /// link r:wan1 – h2:eth1 appears and the route to h2 moves onto it.
+    func testARouteChangeMovesARunningOffloadedFlow() throws {
+        try Shell.run(["ip", "link", "add", "wan1", "netns", lab.router, "type", "veth", "peer", "name", "eth1",
+                       "netns", lab.h2])
+        try lab.exec(lab.h2, "ethtool", "-K", "eth1", "tx", "off", "gro", "on")
+        try lab.exec(lab.h2, "ip", "link", "set", "eth1", "up")
+        try lab.exec(lab.router, "ip", "link", "set", "wan1", "up")
+        try lab.exec(lab.h2, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth1.rp_filter=0")
+        let echo = try start(lab.h2, "udp_echo.py", "7006", "4")
+        _ = echo
+        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7006", "7", "0.005")
+        try manager.waitFor("the flow to be offloaded", seconds: 5) { try forwarded("lan0") > 50 }
+        let before = try received(on: "eth1")
+        try lab.exec(lab.router, "ip", "route", "replace", NamespaceLab.h2IPv4 + "/32", "dev", "wan1")
+        try manager.waitFor("packets on the new path", seconds: 2) { try received(on: "eth1") > before + 20 }
+        let offloadedBefore = try forwarded("lan0")
+        try manager.waitFor("the fast path to carry them", seconds: 2) { try forwarded("lan0") > offloadedBefore + 20 }
+        let result = stream.finish().split(separator: " ")
+        XCTAssertEqual(result.count, 4)
+        // The packet that meets the new route first is passed to the kernel
+        // to resolve the neighbour; the kernel alone loses about half of the
+        // stream in this lab after the change (measured: 356 of 723 echoed).
+        let sent = Int(result[1]) ?? 0, echoed = Int(result[3]) ?? 0
+        XCTAssertGreaterThanOrEqual(echoed * 100, sent * 98, "the stream survives the route change: \(result)")
+    }
+
+    /// UDP packets h2's `device` received (ip -s link).
+    func received(on device: String) throws -> Int {
+        let text = try lab.exec(lab.h2, "cat", "/sys/class/net/\(device)/statistics/rx_packets")
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
     // MARK: how fast a flow enters the fast path
 
     /// Prints the time from the conntrack entry turning ASSURED to the first

@@ -381,10 +381,33 @@ static int generate(double seconds, struct sample *s)
 
 /* ---- modes: what r runs ------------------------------------------------------ */
 
-enum mode { M_KERNEL, M_XDP_NATIVE, M_XDP_GENERIC, M_TC, M_REFERENCE, M_COUNT };
-static const char *mode_name[M_COUNT] = { "kernel", "xdp-native", "xdp-generic", "tc", "reference" };
-static const char *mode_policy[M_COUNT] = { "-", "routing", "routing", "routing", "-" };
+/*
+ * The *_CT modes run fastpath in policy conntrack: lan0 and wan0 carry
+ * FP_IFACE_POLICY_CONNTRACK, the generator's flows are in fp_flows (written
+ * directly by this program, see install_flows: IPv4 with a masquerade-like
+ * SNAT to r's wan address, IPv6 without NAT) and the heartbeat is fresh, so
+ * every frame takes the flow-hit path with its next-hop cache.
+ */
+enum mode { M_KERNEL, M_XDP_NATIVE, M_XDP_GENERIC, M_TC, M_XDP_NATIVE_CT, M_XDP_GENERIC_CT, M_TC_CT,
+	    M_REFERENCE, M_COUNT };
+static const char *mode_name[M_COUNT] = { "kernel", "xdp-native", "xdp-generic", "tc", "xdp-native",
+					  "xdp-generic", "tc", "reference" };
+/* results.json keys */
+static const char *mode_key[M_COUNT] = { "kernel", "xdp-native", "xdp-generic", "tc", "xdp-native-conntrack",
+					 "xdp-generic-conntrack", "tc-conntrack", "reference" };
+static const char *mode_policy[M_COUNT] = { "-", "routing", "routing", "routing", "conntrack", "conntrack",
+					    "conntrack", "-" };
 static int fp_xdp, fp_tc, ref_fwd;
+
+static int is_conntrack(enum mode m)
+{
+	return m == M_XDP_NATIVE_CT || m == M_XDP_GENERIC_CT || m == M_TC_CT;
+}
+
+static int is_fastpath(enum mode m)
+{
+	return m != M_KERNEL && m != M_REFERENCE;
+}
 
 static int xdp_attach(unsigned ifindex, int fd, __u32 flags, const char *what)
 {
@@ -411,6 +434,107 @@ static int tc_attach(unsigned ifindex, int fd)
 	return err;
 }
 
+/* ---- fastpath's maps: interfaces, policy, heartbeat, flows ------------------------ */
+
+static int fp_cfg_fd, fp_ifaces_fd, fp_flows_fd;
+static __u64 valve_ns = 600ull * 1000000000ull; /* 10 minutes: longer than the bench */
+
+/* What the manager's heartbeat does: stamp fp_config.heartbeat_ns with
+ * CLOCK_MONOTONIC (what bpf_ktime_get_coarse_ns reads) so the valve stays
+ * shut. Policy routing ignores it. */
+static void stamp_heartbeat(void)
+{
+	struct fp_config config = { .flags = FP_CONFIG_IPV4 | FP_CONFIG_IPV6, .fib_gen = 1,
+				    .valve_ns = valve_ns };
+	struct timespec ts;
+	__u32 key = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	config.heartbeat_ns = (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	update(fp_cfg_fd, &key, &config, FP_MAP_CONFIG);
+}
+
+/* lan0 and wan0 in policy routing or policy conntrack (wan0 marked wan). */
+static void set_policy(int conntrack)
+{
+	struct device *devs[2] = { &r_lan0, &r_wan0 };
+
+	for (int i = 0; i < 2; i++) {
+		struct fp_iface iface = { .slot = i + 1 };
+		__u32 idx = devs[i]->ifindex;
+
+		iface.flags = conntrack ? FP_IFACE_POLICY_CONNTRACK | (i ? FP_IFACE_WAN : 0)
+					: FP_IFACE_POLICY_ROUTING;
+		memcpy(iface.mac, devs[i]->mac, ETH_ALEN);
+		update(fp_ifaces_fd, &idx, &iface, FP_MAP_IFACES);
+	}
+	if (conntrack)
+		stamp_heartbeat();
+}
+
+static void addr16(__u8 *out, const void *addr, int family)
+{
+	memset(out, 0, 16);
+	if (family == TG_FAMILY_IPV4) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, addr, 4);
+	} else {
+		memcpy(out, addr, 16);
+	}
+}
+
+/*
+ * The flows the manager would mirror from conntrack for the generator's
+ * traffic (one entry, the original direction, keyed as the frame arrives on
+ * lan0): IPv4 masqueraded to r's wan address (the source port kept, as
+ * masquerade does when it is free), IPv6 routed without NAT. Written
+ * straight into fp_flows: the next-hop cache starts empty and is filled by
+ * the first packet of each flow, as on a router.
+ */
+static int install_flows(void)
+{
+	int n = 0;
+
+	for (int family = TG_FAMILY_IPV4; family <= TG_FAMILY_IPV6; family += 2)
+		for (int i = 0; i < opt.flows; i++) {
+			unsigned char f[TG_FRAME_LEN];
+			struct fp_flow_key key = {};
+			struct fp_flow flow = {};
+			struct udphdr *udp;
+
+			build_frame(f, family, 64, UDP_SPORT0 + i);
+			if (family == TG_FAMILY_IPV4) {
+				struct iphdr *ip = (void *)(f + sizeof(struct ethhdr));
+				struct in_addr wan;
+
+				addr16(key.src, &ip->saddr, family);
+				addr16(key.dst, &ip->daddr, family);
+				udp = (void *)(ip + 1);
+				inet_pton(AF_INET, "198.51.100.254", &wan); /* r's wan0 */
+				addr16(flow.nat_src, &wan, family);
+				flow.nat_sport = udp->source;
+				flow.flags = FP_FLOW_SNAT;
+			} else {
+				struct ipv6hdr *ip6 = (void *)(f + sizeof(struct ethhdr));
+
+				addr16(key.src, &ip6->saddr, family);
+				addr16(key.dst, &ip6->daddr, family);
+				udp = (void *)(ip6 + 1);
+			}
+			key.sport = udp->source;
+			key.dport = udp->dest;
+			key.ifindex = r_lan0.ifindex;
+			key.proto = IPPROTO_UDP;
+			key.family = family;
+			if (bpf_map_update_elem(fp_flows_fd, &key, &flow, BPF_ANY)) {
+				note_error("fp_flows: inserting a flow: %s", strerror(errno));
+				return -1;
+			}
+			n++;
+		}
+	return n;
+}
+
 /* What set_mode attached last (detach_all removes exactly that). */
 static enum mode attached = M_KERNEL;
 
@@ -423,11 +547,11 @@ static void detach_all(void)
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = idx[i],
 			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 
-		if (attached == M_XDP_NATIVE || attached == M_REFERENCE)
+		if (attached == M_XDP_NATIVE || attached == M_XDP_NATIVE_CT || attached == M_REFERENCE)
 			bpf_xdp_detach(idx[i], XDP_FLAGS_DRV_MODE, NULL);
-		else if (attached == M_XDP_GENERIC)
+		else if (attached == M_XDP_GENERIC || attached == M_XDP_GENERIC_CT)
 			bpf_xdp_detach(idx[i], XDP_FLAGS_SKB_MODE, NULL);
-		else if (attached == M_TC)
+		else if (attached == M_TC || attached == M_TC_CT)
 			bpf_tc_hook_destroy(&hook);
 	}
 	attached = M_KERNEL;
@@ -440,6 +564,8 @@ static int set_mode(enum mode m)
 	int err = 0;
 
 	detach_all();
+	if (is_fastpath(m))
+		set_policy(is_conntrack(m));
 	attached = m; /* a half-done attach is undone by the next detach_all */
 	enter(NS_R);
 	for (int i = 0; i < 2 && !err; i++) {
@@ -447,12 +573,15 @@ static int set_mode(enum mode m)
 		case M_KERNEL:
 			break;
 		case M_XDP_NATIVE:
+		case M_XDP_NATIVE_CT:
 			err = xdp_attach(idx[i], fp_xdp, XDP_FLAGS_DRV_MODE, "xdp-native");
 			break;
 		case M_XDP_GENERIC:
+		case M_XDP_GENERIC_CT:
 			err = xdp_attach(idx[i], fp_xdp, XDP_FLAGS_SKB_MODE, "xdp-generic");
 			break;
 		case M_TC:
+		case M_TC_CT:
 			err = tc_attach(idx[i], fp_tc);
 			break;
 		case M_REFERENCE:
@@ -481,9 +610,11 @@ struct result {
 	double median_pps, median_sent_pps;
 };
 static struct result res[RS_COUNT][2][M_COUNT];
+/* Policy conntrack is measured with the fw4-like ruleset only: a router
+ * with conntrack and no firewall is not a case anyone runs. */
 static int mode_enabled[RS_COUNT][M_COUNT] = {
-	[RS_NONE] = { 1, 1, 1, 1, 1 },
-	[RS_FW4]  = { 1, 1, 0, 1, 1 },
+	[RS_NONE] = { 1, 1, 1, 1, 0, 0, 0, 1 },
+	[RS_FW4]  = { 1, 1, 0, 1, 1, 1, 1, 1 },
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -774,7 +905,7 @@ static double loss_of(const struct result *r)
 
 static double share_of(const struct result *r, int m)
 {
-	if (m != M_XDP_NATIVE && m != M_XDP_GENERIC && m != M_TC)
+	if (!is_fastpath(m))
 		return NAN;
 	return r->delivered ? (double)r->fast / r->delivered : NAN;
 }
