@@ -22,7 +22,7 @@ let package = Package(
         // The poll loop, the event sources and the applier.
         .target(name: "FastPathDaemon", dependencies: ["FastPathCore", "FastPathKernel"]),
         .executableTarget(name: "fastpath", dependencies: ["FastPathDaemon", "FastPathCore", "FastPathKernel"]),
-        .testTarget(name: "FastPathKernelTests", dependencies: ["FastPathKernel", "FastPathCore", "CFastPathShim"]),
+        .testTarget(name: "FastPathKernelTests", dependencies: ["FastPathKernel", "FastPathCore", "CFastPathShim", "LabSupport"]),
         // Real BPF in the real kernel: test runs on crafted frames, fuzzing, the namespace lab.
         .testTarget(name: "DataPathTests", dependencies: ["FastPathKernel", "CFastPathShim", "LabSupport"],
                     exclude: ["../lab"], swiftSettings: [.swiftLanguageMode(.v5)]),

@@ -214,7 +214,8 @@ extension DataPath {
         try flows.keys(as: fp_flow_key.self).count
     }
 
-    static func flowKey(_ key: FlowKey) -> fp_flow_key {
+    /// The `fp_flows` key of a flow direction, as the programs build it.
+    public static func flowKey(_ key: FlowKey) -> fp_flow_key {
         var raw = fp_flow_key()
         raw.src = addressKey(key.source).addr
         raw.dst = addressKey(key.destination).addr

@@ -17,12 +17,7 @@ final class ConntrackTestRunTests: XCTestCase {
 
     override func setUpWithError() throws {
         lab = try NamespaceLab()
-        lanIndex = try lab.ifindex(lab.router, "lan0")
-        wanIndex = try lab.ifindex(lab.router, "wan0")
-        lanMAC = try lab.mac(lab.router, "lan0")
-        wanMAC = try lab.mac(lab.router, "wan0")
-        h1MAC = try lab.mac(lab.h1, "eth0")
-        h2MAC = try lab.mac(lab.h2, "eth0")
+        (lanIndex, wanIndex, lanMAC, wanMAC, h1MAC, h2MAC) = try LabPorts(lab).all
         dataPath = try DataPath()
         try lab.inside(lab.router) { [self] in
             try dataPath.addInterface(ifindex: lanIndex, mac: lanMAC, slot: lanSlot, flags: FP_IFACE_POLICY_CONNTRACK)
@@ -240,11 +235,11 @@ final class ConntrackTestRunTests: XCTestCase {
         XCTAssertEqual(try run(frame.bytes, xdp: true).frame, frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
 
         let planted: MAC = [0x02, 0xca, 0xfe, 0x00, 0x00, 0x01]
-        var cached = try XCTUnwrap(try dataPath.flows.lookup(key: DataPathTestsFlowKey.raw(flow), as: fp_flow.self))
+        var cached = try XCTUnwrap(try dataPath.flows.lookup(key: DataPath.flowKey(flow), as: fp_flow.self))
         XCTAssertEqual(cached.nh_flags & FP_NEXTHOP_VALID, FP_NEXTHOP_VALID)
         XCTAssertEqual(cached.nh_ifindex, wanIndex)
         cached.nh_dmac = (planted[0], planted[1], planted[2], planted[3], planted[4], planted[5])
-        try dataPath.flows.update(key: DataPathTestsFlowKey.raw(flow), value: cached)
+        try dataPath.flows.update(key: DataPath.flowKey(flow), value: cached)
         try both { xdp in
             XCTAssertEqual(try run(frame.bytes, xdp: xdp).frame, frame.forwarded(dstMAC: planted, srcMAC: wanMAC))
         }
@@ -265,23 +260,5 @@ final class ConntrackTestRunTests: XCTestCase {
             XCTAssertEqual(outcome.action, xdp ? XDPAction.pass.rawValue : TCAction.ok.rawValue)
             XCTAssertEqual(outcome.lan.passed("frag_needed"), 1)
         }
-    }
-}
-
-/// The raw map key of a FlowKey, for tests that poke at fp_flows directly.
-enum DataPathTestsFlowKey {
-    static func raw(_ key: FlowKey) -> fp_flow_key {
-        func mapped(_ address: [UInt8]) -> [UInt8] {
-            address.count == 4 ? [UInt8](repeating: 0, count: 10) + [0xff, 0xff] + address : address
-        }
-        var raw = fp_flow_key()
-        withUnsafeMutableBytes(of: &raw.src) { $0.copyBytes(from: mapped(key.source)) }
-        withUnsafeMutableBytes(of: &raw.dst) { $0.copyBytes(from: mapped(key.destination)) }
-        raw.sport = key.sourcePort.bigEndian
-        raw.dport = key.destinationPort.bigEndian
-        raw.ifindex = key.ingress
-        raw.proto = key.proto
-        raw.family = key.family
-        return raw
     }
 }

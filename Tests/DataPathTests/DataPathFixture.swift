@@ -25,3 +25,20 @@ extension NamespaceLab {
             .trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
+
+/// The router's two ports and the hosts' MACs, read from the kernel.
+struct LabPorts {
+    var lanIndex: UInt32, wanIndex: UInt32
+    var lanMAC: MAC, wanMAC: MAC, h1MAC: MAC, h2MAC: MAC
+
+    init(_ lab: NamespaceLab) throws {
+        lanIndex = try lab.ifindex(lab.router, "lan0")
+        wanIndex = try lab.ifindex(lab.router, "wan0")
+        lanMAC = try lab.mac(lab.router, "lan0")
+        wanMAC = try lab.mac(lab.router, "wan0")
+        h1MAC = try lab.mac(lab.h1, "eth0")
+        h2MAC = try lab.mac(lab.h2, "eth0")
+    }
+
+    var all: (UInt32, UInt32, MAC, MAC, MAC, MAC) { (lanIndex, wanIndex, lanMAC, wanMAC, h1MAC, h2MAC) }
+}

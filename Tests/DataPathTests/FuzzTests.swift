@@ -28,12 +28,7 @@ final class FuzzTests: XCTestCase {
 
     override func setUpWithError() throws {
         lab = try NamespaceLab()
-        lanIndex = try lab.ifindex(lab.router, "lan0")
-        wanIndex = try lab.ifindex(lab.router, "wan0")
-        lanMAC = try lab.mac(lab.router, "lan0")
-        wanMAC = try lab.mac(lab.router, "wan0")
-        h1MAC = try lab.mac(lab.h1, "eth0")
-        h2MAC = try lab.mac(lab.h2, "eth0")
+        (lanIndex, wanIndex, lanMAC, wanMAC, h1MAC, h2MAC) = try LabPorts(lab).all
         dataPath = try DataPath()
         try lab.inside(lab.router) { [self] in
             try dataPath.addInterface(ifindex: lanIndex, mac: lanMAC, slot: 1)

@@ -19,12 +19,7 @@ final class TestRunTests: XCTestCase {
         do {
             let lab = try NamespaceLab()
             self.lab = lab
-            lanIndex = try lab.ifindex(lab.router, "lan0")
-            wanIndex = try lab.ifindex(lab.router, "wan0")
-            lanMAC = try lab.mac(lab.router, "lan0")
-            wanMAC = try lab.mac(lab.router, "wan0")
-            h1MAC = try lab.mac(lab.h1, "eth0")
-            h2MAC = try lab.mac(lab.h2, "eth0")
+            (lanIndex, wanIndex, lanMAC, wanMAC, h1MAC, h2MAC) = try LabPorts(lab).all
             let dataPath = try DataPath()
             self.dataPath = dataPath
             try lab.inside(lab.router) {

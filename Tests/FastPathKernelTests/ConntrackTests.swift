@@ -2,6 +2,7 @@ import CFastPathShim
 import FastPathKernel
 import Foundation
 import XCTest
+import LabSupport
 
 /// ConntrackMonitor, ConntrackControl and RouteLookup against the real
 /// kernel, in a three-namespace lab named from the pid (`fpct<pid>{c,r,s}<k>`):
@@ -494,20 +495,7 @@ final class ConntrackTests: XCTestCase {
 
     @discardableResult
     private func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandFailure(text: arguments.joined(separator: " ") + ": " + String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: output, as: UTF8.self)
+        try Shell.run(arguments)
     }
 
     /// Starts `ip netns exec NAMESPACE command…` in the background; tearDown stops it.
@@ -522,8 +510,4 @@ final class ConntrackTests: XCTestCase {
         return process
     }
 
-    private struct CommandFailure: Error, CustomStringConvertible {
-        var text: String
-        var description: String { text }
-    }
 }

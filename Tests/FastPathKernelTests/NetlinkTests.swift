@@ -3,6 +3,7 @@ import FastPathCore
 import FastPathKernel
 import Foundation
 import XCTest
+import LabSupport
 
 /// RouteNetlinkMonitor, XDPFeatureProbe and NeighbourProber against the real
 /// kernel, in a network namespace of their own (`fpnl<pid>n<k>`), plus a
@@ -326,26 +327,9 @@ final class NetlinkTests: XCTestCase {
 
     @discardableResult
     private func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandFailure(text: arguments.joined(separator: " ") + ": " + String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: output, as: UTF8.self)
+        try Shell.run(arguments)
     }
 
-    private struct CommandFailure: Error, CustomStringConvertible {
-        var text: String
-        var description: String { text }
-    }
 
     /// Receives until an event matches (returns everything seen, in order)
     /// or `timeout` passes (fails the test).
