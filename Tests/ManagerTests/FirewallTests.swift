@@ -86,6 +86,13 @@ final class FirewallTests: XCTestCase {
         return command
     }
 
+    /// The UDP echo server, once it is listening.
+    func startEcho(_ namespace: String, _ port: String, _ family: String) throws -> BackgroundCommand {
+        let echo = try start(namespace, "udp_echo.py", port, family)
+        XCTAssertEqual(echo.firstLine(), "listening")
+        return echo
+    }
+
     func python(_ namespace: String, _ script: String, _ arguments: String...) throws -> String {
         try lab.exec(namespace, arguments: ["/usr/bin/python3", FirewallTests.traffic + script] + arguments)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -130,7 +137,7 @@ final class FirewallTests: XCTestCase {
 
     func testUDPThroughTheMasqueradeIsOffloaded() throws {
         for (host, family) in [(NamespaceLab.h2IPv4, "4"), (NamespaceLab.h2IPv6, "6")] {
-            let echo = try start(lab.h2, "udp_echo.py", "7000", family)
+            let echo = try startEcho(lab.h2, "7000", family)
             let before = try forwarded("lan0")
             let result = try python(lab.h1, "udp_stream.py", host, "7000", "4", "0.005")
             let parts = result.split(separator: " ")
@@ -168,7 +175,7 @@ final class FirewallTests: XCTestCase {
             XCTAssertNotEqual(attempt.status, 0, "IPv\(family) TCP SYN from wan must not connect", file: file, line: line)
             XCTAssertEqual(sink.finish(), "timeout", "IPv\(family): nothing reached h1", file: file, line: line)
 
-            let echo = try start(lab.h1, "udp_echo.py", "7001", family)
+            let echo = try startEcho(lab.h1, "7001", family)
             let result = try python(lab.h2, "udp_stream.py", address, "7001", "0.5", "0.01")
             XCTAssertTrue(result.hasSuffix("echoed 0"), "IPv\(family) UDP from wan dropped: \(result)", file: file, line: line)
             echo.stop()
@@ -181,7 +188,7 @@ final class FirewallTests: XCTestCase {
     func testAFlowLongerThanTheConntrackTimeoutIsKeptAlive() throws {
         try lab.exec(lab.router, "sysctl", "-qw", "net.netfilter.nf_conntrack_udp_timeout=2",
                      "net.netfilter.nf_conntrack_udp_timeout_stream=3")
-        let echo = try start(lab.h2, "udp_echo.py", "7002", "4")
+        let echo = try startEcho(lab.h2, "7002", "4")
         _ = echo
         let before = try forwarded("lan0")
         let result = try python(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7002", "9", "0.02")
@@ -196,7 +203,7 @@ final class FirewallTests: XCTestCase {
     // MARK: 5. conntrack -D
 
     func testDeletingTheConntrackEntryTakesTheFlowOffTheFastPath() throws {
-        let echo = try start(lab.h2, "udp_echo.py", "7003", "4")
+        let echo = try startEcho(lab.h2, "7003", "4")
         _ = echo
         _ = try python(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7003", "3", "0.01")
         XCTAssertGreaterThan(try mirroredFlowCount(), 0, "the flow was mirrored")
@@ -209,7 +216,7 @@ final class FirewallTests: XCTestCase {
     // MARK: 6. a dead manager
 
     func testAfterTheManagerDiesTheValvePassesEverythingToTheKernel() throws {
-        let echo = try start(lab.h2, "udp_echo.py", "7004", "4")
+        let echo = try startEcho(lab.h2, "7004", "4")
         _ = echo
         _ = try python(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7004", "3", "0.01")
         XCTAssertGreaterThan(try mirroredFlowCount(), 0)
@@ -221,6 +228,28 @@ final class FirewallTests: XCTestCase {
         let valve = try manager.status()["lan0"]?.passed["valve"] ?? 0
         XCTAssertGreaterThan(valve, 50, "after the valve time the kernel carries the flow")
         try assertWANCannotReachLAN()
+    }
+
+    // MARK: a full flow table
+
+    /// With room for one flow (two directions), later flows stay in the
+    /// kernel path, are counted, and still work.
+    func testAFullFlowTableLeavesNewFlowsInTheKernel() throws {
+        manager.killDaemon()
+        _ = try manager.fastpath("detach")
+        try manager.writeConfig(FirewallTests.config.replacingOccurrences(
+            of: "option valve_timeout '2'", with: "option valve_timeout '2'\n\toption max_flows '2'"))
+        try manager.startDaemon()
+        try manager.waitForMode("xdp-native")
+        for port in 7010..<7013 {
+            let echo = try startEcho(lab.h2, "\(port)", "4")
+            _ = echo
+            let result = try python(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "\(port)", "3", "0.01")
+            let parts = result.split(separator: " ")
+            XCTAssertEqual(parts[1], parts[3], "flow \(port) fully delivered: \(result)")
+        }
+        XCTAssertEqual(try mirroredFlowCount(), 2, "one flow, both directions")
+        XCTAssertTrue(manager.daemonLog.contains("flow table full"), manager.daemonLog)
     }
 
     // MARK: the next-hop cache follows the kernel's routing
@@ -235,7 +264,7 @@ final class FirewallTests: XCTestCase {
         try lab.exec(lab.h2, "ip", "link", "set", "eth1", "up")
         try lab.exec(lab.router, "ip", "link", "set", "wan1", "up")
         try lab.exec(lab.h2, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth1.rp_filter=0")
-        let echo = try start(lab.h2, "udp_echo.py", "7006", "4")
+        let echo = try startEcho(lab.h2, "7006", "4")
         _ = echo
         let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7006", "7", "0.005")
         try manager.waitFor("the flow to be offloaded", seconds: 5) { try forwarded("lan0") > 50 }
@@ -264,7 +293,7 @@ final class FirewallTests: XCTestCase {
     /// Prints the time from the conntrack entry turning ASSURED to the first
     /// packet carried by the fast path (for the issue note; not asserted).
     func testTimeFromAssuredToFastPath() throws {
-        let echo = try start(lab.h2, "udp_echo.py", "7005", "4")
+        let echo = try startEcho(lab.h2, "7005", "4")
         _ = echo
         let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7005", "5", "0.002")
         var assuredAt: Date?
