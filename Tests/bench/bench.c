@@ -1034,7 +1034,7 @@ static void print_markdown(void)
 		       isnan(t->measured) ? "not measured" : t->measured >= t->goal ? "met" : "missed");
 	}
 
-	/* MANAGER: Tests/bench/bench.sh appends the manager section (binary
+	/* Tests/bench/bench.sh appends the manager section (binary
 	 * size, RSS, startup, wakeups, route/neighbour reaction times). */
 	if (nerrors) {
 		printf("\n## Could not measure\n\n");
@@ -1163,7 +1163,7 @@ static int write_json(void)
 			i + 1 < ntargets ? "," : "");
 	}
 	fprintf(f, "  },\n");
-	/* MANAGER: bench.sh replaces this with the manager figures once the daemon exists. */
+	/* bench.sh puts the manager figures here (Tests/bench/bench.sh, run_manager). */
 	fprintf(f, "  \"manager\": null,\n  \"errors\": [");
 	for (int i = 0; i < nerrors; i++) {
 		fprintf(f, i ? ", " : "");
