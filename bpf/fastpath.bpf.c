@@ -128,6 +128,7 @@ static __always_inline int fp_lookup_reason(long rc, const struct bpf_fib_lookup
 
 /* What the classifier found out about a packet it lets through. */
 struct fp_verdict {
+	struct fp_config *cfg;   /* the runtime config, looked up once per packet */
 	__u32 fib_ifindex;       /* ingress for bpf_fib_lookup */
 	struct fp_flow *flow;    /* policy conntrack: the mirrored flow (else 0) */
 	struct fp_l4 l4;         /* with a flow: where its ports and checksum are */
@@ -171,6 +172,7 @@ static __always_inline int fp_classify(void *data, void *data_end, __u32 ifindex
 	struct fp_config *cfg = fp_config_get();
 	int reason = fp_parse_l2(data, data_end, p);
 
+	v->cfg = cfg;
 	if (reason != FP_OK)
 		return reason;
 	if (!cfg || !(cfg->flags & (p->family == FP_AF_INET ? FP_CONFIG_IPV4 : FP_CONFIG_IPV6)))
@@ -238,9 +240,8 @@ static __always_inline int fp_find_nexthop(void *ctx, void *data, void *data_end
 					   const struct fp_verdict *v, int tc, int gso, struct fp_nexthop *nh)
 {
 	struct fp_flow *flow = v->flow;
-	struct fp_config *cfg = fp_config_get();
 	__u32 ip_len = fp_ip_len(data, data_end, p);
-	__u32 gen = cfg ? cfg->fib_gen : 0;
+	__u32 gen = v->cfg ? v->cfg->fib_gen : 0;
 	struct bpf_fib_lookup fib;
 	int reason;
 	long rc;

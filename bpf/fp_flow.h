@@ -191,15 +191,16 @@ static __always_inline int fp_xdp_nat(void *data, void *data_end, const struct f
 		/* an IPv4 UDP checksum of 0 means "none" and stays 0 */
 		int had_csum = !(udp && v4) || *l4csum != 0;
 
+		/* masquerade mostly keeps the port: then there is nothing to update */
 		if (flow->flags & FP_FLOW_SNAT) {
 			fp_xdp_replace_addr(saddr, flow->nat_src, p->family, l3csum, l4csum, had_csum);
-			if (had_csum)
+			if (had_csum && *sport != flow->nat_sport)
 				*l4csum = fp_csum_update2(*l4csum, *sport, flow->nat_sport);
 			*sport = flow->nat_sport;
 		}
 		if (flow->flags & FP_FLOW_DNAT) {
 			fp_xdp_replace_addr(daddr, flow->nat_dst, p->family, l3csum, l4csum, had_csum);
-			if (had_csum)
+			if (had_csum && *dport != flow->nat_dport)
 				*l4csum = fp_csum_update2(*l4csum, *dport, flow->nat_dport);
 			*dport = flow->nat_dport;
 		}
@@ -246,6 +247,8 @@ static __always_inline int fp_tc_replace_port(struct __sk_buff *skb, __u32 port_
 
 	if (bpf_skb_load_bytes(skb, port_off, &old, 2))
 		return -1;
+	if (old == port) /* masquerade mostly keeps the port */
+		return 0;
 	if (update_l4 && bpf_l4_csum_replace(skb, l4csum_off, old, port, l4flags | 2))
 		return -1;
 	return bpf_skb_store_bytes(skb, port_off, &port, 2, 0);
