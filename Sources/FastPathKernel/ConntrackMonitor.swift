@@ -74,22 +74,7 @@ public final class ConntrackMonitor {
     /// it is parsed.
     public func receive(_ handle: (ConntrackEvent) -> Void) throws(FastPathError) {
         let failure = sink.delivering(to: handle) { () -> FastPathError? in
-            var datagrams = 0
-            while datagrams < maximumDatagramsPerReceive {
-                let ready = fp_poll_readable(events.fileDescriptor, 0)
-                if ready == 0 { return nil }
-                if ready < 0 { return FastPathError.fromReturn(ready, "poll conntrack event socket", subject: nil) }
-                datagrams += 1
-                let rc = nl_recvmsgs_default(events.handle)
-                if rc >= 0 { continue }
-                // libnl maps recvmsg's ENOBUFS to NLE_NOMEM; errno still says which.
-                if rc == -NLE_NOMEM && fp_errno() == ENOBUFS {
-                    sink.emit(.overflow)
-                    continue
-                }
-                return FastPathError("receive conntrack events", code: .netlink(-rc))
-            }
-            return nil
+            events.drain(limit: maximumDatagramsPerReceive, what: "conntrack events") { sink.emit(.overflow) }
         }
         if let failure { throw failure }
     }

@@ -81,22 +81,7 @@ public final class RouteNetlinkMonitor {
     /// `handle` as it is parsed.
     public func receive(_ handle: (KernelEvent) -> Void) throws(FastPathError) {
         let failure = sink.delivering(to: handle) { () -> FastPathError? in
-            var datagrams = 0
-            while datagrams < maximumDatagramsPerReceive {
-                let ready = fp_poll_readable(events.fileDescriptor, 0)
-                if ready == 0 { return nil }
-                if ready < 0 { return FastPathError.fromReturn(ready, "poll rtnetlink event socket", subject: nil) }
-                datagrams += 1
-                let rc = nl_recvmsgs_default(events.handle)
-                if rc >= 0 { continue }
-                // libnl maps recvmsg's ENOBUFS to NLE_NOMEM; errno still says which.
-                if rc == -NLE_NOMEM && fp_errno() == ENOBUFS {
-                    sink.emit(.overflow)
-                    continue
-                }
-                return FastPathError("receive rtnetlink events", code: .netlink(-rc))
-            }
-            return nil
+            events.drain(limit: maximumDatagramsPerReceive, what: "rtnetlink events") { sink.emit(.overflow) }
         }
         if let failure { throw failure }
     }
@@ -158,6 +143,30 @@ func netlinkCheck(_ rc: Int32, _ operation: @autoclosure () -> String,
 
 /// One libnl socket (`nl_sock`) connected to a netlink protocol in the
 /// calling thread's namespace; freed (fd closed) exactly once, in `deinit`.
+extension NetlinkSocket {
+    /// Reads the pending datagrams without blocking (at most `limit`, so a
+    /// storm cannot starve the poll loop), letting the socket's callbacks
+    /// parse them. ENOBUFS (events lost) calls `overflow` and goes on.
+    func drain(limit: Int, what: String, overflow: () -> Void) -> FastPathError? {
+        var datagrams = 0
+        while datagrams < limit {
+            let ready = fp_poll_readable(fileDescriptor, 0)
+            if ready == 0 { return nil }
+            if ready < 0 { return FastPathError.fromReturn(ready, "poll " + what, subject: nil) }
+            datagrams += 1
+            let rc = nl_recvmsgs_default(handle)
+            if rc >= 0 { continue }
+            // libnl maps recvmsg's ENOBUFS to NLE_NOMEM; errno still says which.
+            if rc == -NLE_NOMEM && fp_errno() == ENOBUFS {
+                overflow()
+                continue
+            }
+            return FastPathError("receive " + what, code: .netlink(-rc))
+        }
+        return nil
+    }
+}
+
 final class NetlinkSocket {
     let handle: OpaquePointer
 
