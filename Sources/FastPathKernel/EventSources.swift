@@ -35,7 +35,6 @@ public final class SignalEvents {
 /// there is something to do later, so an idle daemon never wakes up.
 public final class OneShotTimer {
     public let fileDescriptor: Int32
-    public private(set) var isArmed = false
 
     public init() throws(FastPathError) {
         let fd = fp_timerfd_open()
@@ -48,19 +47,15 @@ public final class OneShotTimer {
     /// Fires once after `milliseconds` (replacing any earlier arming).
     public func arm(milliseconds: UInt64) {
         _ = fp_timerfd_arm(fileDescriptor, max(milliseconds, 1))
-        isArmed = true
     }
 
     public func disarm() {
         _ = fp_timerfd_arm(fileDescriptor, 0)
-        isArmed = false
     }
 
     /// Consumes an expiry; true if the timer fired.
     public func consume() -> Bool {
-        let fired = fp_timerfd_read(fileDescriptor) > 0
-        if fired { isArmed = false }
-        return fired
+        fp_timerfd_read(fileDescriptor) > 0
     }
 }
 
