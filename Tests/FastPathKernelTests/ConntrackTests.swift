@@ -452,25 +452,6 @@ final class ConntrackTests: XCTestCase {
         try inRouter { () throws(FastPathError) in try NetworkInterface(name: name).index }
     }
 
-    /// Receives until an event matches (returns everything seen, in order)
-    /// or `timeout` passes (fails the test).
-    private func waitFor(_ monitor: ConntrackMonitor, timeout: TimeInterval = 5,
-                         file: StaticString = #filePath, line: UInt = #line,
-                         _ match: (ConntrackEvent) -> Bool) throws -> [ConntrackEvent] {
-        var seen: [ConntrackEvent] = []
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 { break }
-            if fp_poll_readable(monitor.fileDescriptor, Int32(remaining * 1000) + 1) > 0 {
-                let events = try monitor.receive()
-                seen += events
-                if events.contains(where: match) { return seen }
-            }
-        }
-        XCTFail("no matching event within \(timeout) s; saw \(seen)", file: file, line: line)
-        return seen
-    }
 
     /// `ip -n NAMESPACE args…`
     @discardableResult

@@ -331,25 +331,6 @@ final class NetlinkTests: XCTestCase {
     }
 
 
-    /// Receives until an event matches (returns everything seen, in order)
-    /// or `timeout` passes (fails the test).
-    private func waitFor(_ monitor: RouteNetlinkMonitor, timeout: TimeInterval = 5,
-                         file: StaticString = #filePath, line: UInt = #line,
-                         _ match: (KernelEvent) -> Bool) throws -> [KernelEvent] {
-        var seen: [KernelEvent] = []
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 { break }
-            if fp_poll_readable(monitor.fileDescriptor, Int32(remaining * 1000) + 1) > 0 {
-                let events = try monitor.receive()
-                seen += events
-                if events.contains(where: match) { return seen }
-            }
-        }
-        XCTFail("no matching event within \(timeout) s; saw \(seen)", file: file, line: line)
-        return seen
-    }
 
     private func lastLink(named name: String, in events: [KernelEvent]) -> LinkInfo? {
         events.compactMap { if case .link(let l) = $0, l.name == name { return l } else { return nil } }.last

@@ -17,23 +17,12 @@ public enum Shell {
         public var description: String { "\(command.joined(separator: " ")) exited \(status): \(stderr)" }
     }
 
+    /// Runs `command`; a non-zero exit throws with its stderr.
     @discardableResult
     public static func run(_ command: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(command: command, status: process.terminationStatus,
-                          stderr: String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: output, as: UTF8.self)
+        let result = try Shell.result(command)
+        guard result.status == 0 else { throw Failure(command: command, status: result.status, stderr: result.stderr) }
+        return result.stdout
     }
 }
 
