@@ -85,6 +85,16 @@ final class ConntrackMirror {
             return
         }
         for tuple in Array(mirrored.keys) where !seen.contains(tuple) { remove(tuple) }
+        // Entries no mirrored flow accounts for (left by a daemon that died,
+        // for flows conntrack has forgotten since) must not keep forwarding.
+        var current: [FlowKey] = []
+        for flow in mirrored.values { current += flow.keys }
+        do {
+            let pruned = try dataPath.pruneFlows(keeping: current)
+            if pruned > 0 { log.info("removed \(pruned) stale fast-path flow entries") }
+        } catch {
+            log.error("prune flow table: \(error.description)")
+        }
     }
 
     private func consider(_ entry: ConntrackEntry) {
@@ -109,7 +119,9 @@ final class ConntrackMirror {
                     if refusedForFullTable == 1 || refusedForFullTable % 1000 == 0 {
                         log.warning("flow table full (max_flows): \(refusedForFullTable) flows stayed in the kernel path")
                     }
-                } else if !error.isAlreadyPresent {
+                } else if error.isAlreadyPresent {
+                    keys.append(key) // left by an earlier daemon: adopt it
+                } else {
                     log.warning("mirror flow: \(error.description)")
                 }
             }

@@ -210,6 +210,21 @@ extension DataPath {
         return FlowActivity(lastSeenNanoseconds: value.last_seen_ns, packets: value.packets, bytes: value.bytes)
     }
 
+    /// Deletes every flow entry except `keep`; returns how many went.
+    public func pruneFlows(keeping keep: [FlowKey]) throws(FastPathError) -> Int {
+        var wanted: Set<[UInt8]> = []
+        for key in keep { wanted.insert(DataPath.bytes(of: DataPath.flowKey(key))) }
+        var removed = 0
+        for raw in try flows.keys(as: fp_flow_key.self) where !wanted.contains(DataPath.bytes(of: raw)) {
+            if try flows.delete(key: raw) { removed += 1 }
+        }
+        return removed
+    }
+
+    private static func bytes(of key: fp_flow_key) -> [UInt8] {
+        withUnsafeBytes(of: key) { Array($0) }
+    }
+
     public func flowCount() throws(FastPathError) -> Int {
         try flows.keys(as: fp_flow_key.self).count
     }

@@ -249,6 +249,26 @@ final class FirewallTests: XCTestCase {
         try assertWANCannotReachLAN()
     }
 
+    // MARK: a restarted manager
+
+    /// A flow entry conntrack knows nothing of (left by a dead daemon) must
+    /// not keep forwarding once a daemon is back.
+    func testARestartedManagerDropsFlowEntriesConntrackNoLongerHas() throws {
+        manager.killDaemon()
+        var key = [UInt8](repeating: 0, count: 44)
+        key[10] = 0xff; key[11] = 0xff; key[12] = 203; key[13] = 0; key[14] = 113; key[15] = 7 // src ::ffff:203.0.113.7
+        key[26] = 0xff; key[27] = 0xff; key[28] = 192; key[29] = 0; key[30] = 2; key[31] = 1  // dst ::ffff:192.0.2.1
+        key[32] = 0x1f; key[33] = 0x90; key[34] = 0x00; key[35] = 0x16                       // 8080 → 22
+        key[36] = UInt8(try lab.ifindex(lab.router, "wan0")); key[40] = 6; key[41] = 4         // ingress, TCP, IPv4
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) } }
+        try Shell.run(["bpftool", "map", "update", "pinned", manager.pinDirectory + "/fp_flows", "key", "hex"] + hex(key)
+                      + ["value", "hex"] + hex([UInt8](repeating: 0, count: 96)))
+        XCTAssertEqual(try mirroredFlowCount(), 1)
+        try manager.startDaemon()
+        try manager.waitFor("the stale entry to be removed", seconds: 3) { try mirroredFlowCount() == 0 }
+        try assertWANCannotReachLAN()
+    }
+
     // MARK: a full flow table
 
     /// With room for one flow (two directions), later flows stay in the
