@@ -20,3 +20,5 @@
  * NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_*, CTA_*. */
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
+/* NFNL_SUBSYS_NFTABLES's message types (NFT_MSG_NEWGEN). */
+#include <linux/netfilter/nf_tables.h>

@@ -6,13 +6,21 @@ import FastPathKernel
 /// mirrored, both directions with their NAT; flows conntrack destroys, or
 /// that leave ESTABLISHED, are removed at once. Flows busy in the fast path
 /// get their conntrack timeout refreshed, since the kernel no longer sees
-/// their packets. Memory: one small record per mirrored flow, bounded by
-/// `max_flows`.
+/// their packets.
+///
+/// A flow was admitted under the firewall rules of its time. When the
+/// nftables ruleset changes, every mirrored flow leaves the fast path and is
+/// held back (`held`): the kernel, under the new rules, carries its packets
+/// from then on. Flows that start after the change are admitted as usual.
+///
+/// Memory: one small record per mirrored or held flow; mirrored flows are
+/// bounded by `max_flows`, held ones by the conntrack table.
 final class ConntrackMirror {
     let dataPath: DataPath
     let monitor: ConntrackMonitor
     let control: ConntrackControl
     let routes: RouteLookup
+    let firewall: FirewallMonitor
     var log: Log
 
     /// The ingress interfaces in policy conntrack: only their directions
@@ -31,6 +39,9 @@ final class ConntrackMirror {
     }
 
     private var mirrored: [ConntrackTuple: Mirrored] = [:]
+    /// Flows taken off the fast path by a ruleset change, until conntrack
+    /// forgets them.
+    private var held: [ConntrackTuple: Mirrored] = [:]
 
     init(dataPath: DataPath, log: Log) throws(FastPathError) {
         self.dataPath = dataPath
@@ -46,9 +57,11 @@ final class ConntrackMirror {
         monitor = try ConntrackMonitor()
         control = try ConntrackControl()
         routes = try RouteLookup()
+        firewall = try FirewallMonitor()
     }
 
     var fileDescriptor: Int32 { monitor.fileDescriptor }
+    var firewallFileDescriptor: Int32 { firewall.fileDescriptor }
     var count: Int { mirrored.count }
 
     // MARK: events
@@ -72,6 +85,24 @@ final class ConntrackMirror {
         }
     }
 
+    /// Takes every mirrored flow off the fast path when the ruleset changed.
+    func receiveFirewallChanges() {
+        let changed: Bool
+        do {
+            changed = try firewall.receiveRulesetChanged()
+        } catch {
+            log.error("nftables events: \(error.description)")
+            changed = true
+        }
+        guard changed, !mirrored.isEmpty else { return }
+        log.info("firewall ruleset changed: \(mirrored.count) flows back to the kernel path")
+        for (tuple, flow) in mirrored {
+            for key in flow.keys { _ = try? dataPath.removeFlow(key) }
+            held[tuple] = flow
+        }
+        mirrored.removeAll()
+    }
+
     /// Mirrors what the table holds now and drops what it no longer does.
     func resync() {
         var seen: Set<ConntrackTuple> = []
@@ -85,6 +116,7 @@ final class ConntrackMirror {
             return
         }
         for tuple in Array(mirrored.keys) where !seen.contains(tuple) { remove(tuple) }
+        for tuple in Array(held.keys) where !seen.contains(tuple) { held[tuple] = nil }
         // Entries no mirrored flow accounts for (left by a daemon that died,
         // for flows conntrack has forgotten since) must not keep forwarding.
         var current: [FlowKey] = []
@@ -103,7 +135,7 @@ final class ConntrackMirror {
             remove(entry.original)
             return
         }
-        guard mirrored[entry.original] == nil else { return }
+        guard mirrored[entry.original] == nil, held[entry.original] == nil else { return }
         guard let originalIngress = ingress(toward: entry.original), let replyIngress = ingress(toward: entry.reply)
         else { return }
         var keys: [FlowKey] = []
@@ -148,12 +180,14 @@ final class ConntrackMirror {
     }
 
     func remove(_ original: ConntrackTuple) {
+        held[original] = nil
         guard let flow = mirrored.removeValue(forKey: original) else { return }
         for key in flow.keys { _ = try? dataPath.removeFlow(key) }
     }
 
     func removeAll() {
         for tuple in Array(mirrored.keys) { remove(tuple) }
+        held.removeAll()
     }
 
     // MARK: keeping conntrack true

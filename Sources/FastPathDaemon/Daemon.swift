@@ -111,7 +111,7 @@ public final class Daemon {
             if needsReconcile { reconcile() }
             let ready: [Bool]
             var descriptors = [monitor.fileDescriptor, signals.fileDescriptor, timer.fileDescriptor]
-            if let conntrack { descriptors.append(conntrack.fileDescriptor) }
+            if let conntrack { descriptors += [conntrack.fileDescriptor, conntrack.firewallFileDescriptor] }
             do {
                 ready = try Poller.wait(descriptors)
             } catch {
@@ -119,6 +119,7 @@ public final class Daemon {
                 continue
             }
             if ready[0] { receiveKernelEvents() }
+            if ready.count > 4 && ready[4] { conntrack?.receiveFirewallChanges() }
             if ready.count > 3 && ready[3] { conntrack?.receive() }
             if ready[2] && timer.consume() { runDueJobs() }
             if ready[1] {

@@ -233,6 +233,40 @@ final class FirewallTests: XCTestCase {
         print("conntrack -D → off the fast path in \(Int(Date().timeIntervalSince(deleted) * 1000)) ms")
     }
 
+    // MARK: a firewall ruleset change
+
+    /// A rule added while a flow runs in the fast path must apply to it at
+    /// once: the flow goes back to the kernel, which drops it.
+    func testARulesetChangeAppliesToOffloadedFlows() throws {
+        try lab.exec(lab.h2, "nft", "add table inet count; add chain inet count input { type filter hook input priority 0; };"
+                     + " add rule inet count input udp dport 7007 counter")
+        let echo = try startEcho(lab.h2, "7007", "4")
+        _ = echo
+        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7007", "4", "0.005")
+        try manager.waitFor("the flow to be offloaded", seconds: 3) { try forwarded("lan0") > 50 }
+        XCTAssertGreaterThan(try mirroredFlowCount(), 0)
+
+        try lab.exec(lab.router, "nft", "insert rule inet fw4 forward udp dport 7007 counter drop")
+        try manager.waitFor("the flow to leave the fast path", seconds: 1) { try mirroredFlowCount() == 0 }
+        let offloaded = try forwarded("lan0")
+        let delivered = try udpCounter(lab.h2, "count", "input")
+        let dropped = try udpCounter(lab.router, "fw4", "forward")
+        usleep(1_000_000)
+        XCTAssertEqual(try forwarded("lan0"), offloaded, "the fast path carries nothing after the change")
+        XCTAssertEqual(try udpCounter(lab.h2, "count", "input"), delivered, "nothing reaches h2")
+        XCTAssertGreaterThan(try udpCounter(lab.router, "fw4", "forward"), dropped + 50, "the kernel drops the stream")
+        XCTAssertEqual(try mirroredFlowCount(), 0, "and it is not offloaded again")
+        _ = stream.finish()
+        XCTAssertTrue(manager.daemonLog.contains("firewall ruleset changed"), manager.daemonLog)
+    }
+
+    /// The packets counted by the first `counter` of `table`'s `chain`.
+    func udpCounter(_ namespace: String, _ table: String, _ chain: String) throws -> Int {
+        let text = try lab.exec(namespace, "nft", "list", "chain", "inet", table, chain)
+        guard let range = text.range(of: "counter packets ") else { throw ManagerLab.Failure("no counter in \(table) \(chain):\n\(text)") }
+        return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
+    }
+
     // MARK: 6. a dead manager
 
     func testAfterTheManagerDiesTheValvePassesEverythingToTheKernel() throws {
