@@ -63,6 +63,13 @@ struct {
 	__type(value, struct fp_flow);
 } fp_flows SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_DEFAULT_MAX_FLOWS);
+	__type(key, struct fp_flow_key);
+	__type(value, __u64);
+} fp_rechecks SEC(".maps");
+
 /* ---- counters ---------------------------------------------------------- */
 
 static __always_inline struct fp_stats *fp_stats_of(const struct fp_iface *iface)
@@ -509,4 +516,35 @@ int fastpath_tc(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	return fp_tc_forward(skb, &p, &v, &nh, stats);
+}
+
+/*
+ * Clsact egress, policy conntrack: the proof the manager waits for after a
+ * ruleset change. A packet here went through the kernel's forward and
+ * postrouting hooks, so the firewall accepted it; if its translated tuple
+ * is listed in fp_rechecks, stamp the entry. Never changes the packet.
+ */
+SEC("tc")
+int fastpath_tc_egress(struct __sk_buff *skb)
+{
+	struct fp_config *cfg = fp_config_get();
+	struct fp_flow_key key;
+	struct fp_pkt p = {};
+	struct fp_l4 l4;
+	void *data, *data_end;
+	__u64 *seen;
+
+	if (!cfg || !(cfg->flags & FP_CONFIG_RECHECK))
+		return TC_ACT_OK;
+	fp_tc_pull_headers(skb);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (fp_parse_l2(data, data_end, &p) != FP_OK || fp_check_l3(data, data_end, &p) != FP_OK)
+		return TC_ACT_OK;
+	if (fp_flow_key_of(data, data_end, &p, skb->ifindex, &key, &l4) != FP_OK)
+		return TC_ACT_OK;
+	seen = bpf_map_lookup_elem(&fp_rechecks, &key);
+	if (seen && !*seen)
+		*seen = bpf_ktime_get_coarse_ns();
+	return TC_ACT_OK;
 }

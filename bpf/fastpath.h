@@ -14,6 +14,7 @@
 /* Pinned map and program names: user space finds them by these names. */
 #define FP_PROG_XDP        "fastpath_xdp"
 #define FP_PROG_TC         "fastpath_tc"
+#define FP_PROG_TC_EGRESS  "fastpath_tc_egress"
 #define FP_MAP_CONFIG      "fp_config"
 #define FP_MAP_IFACES      "fp_ifaces"
 #define FP_MAP_STATS       "fp_stats"
@@ -21,6 +22,7 @@
 #define FP_MAP_VLANS       "fp_vlans"
 #define FP_MAP_LOCAL_ADDRS "fp_local_addrs"
 #define FP_MAP_FLOWS       "fp_flows"
+#define FP_MAP_RECHECKS    "fp_rechecks"
 
 /* Bounds. Slot 0 of fp_stats counts packets seen on interfaces that are not
  * in fp_ifaces; slots 1..FP_MAX_IFACES-1 are handed out by the manager. */
@@ -99,6 +101,7 @@ _Static_assert(sizeof(struct fp_iface) == 12, "fp_iface layout");
 /* fp_config: BPF_MAP_TYPE_ARRAY with one entry (key 0). */
 #define FP_CONFIG_IPV4 (1u << 0)
 #define FP_CONFIG_IPV6 (1u << 1)
+#define FP_CONFIG_RECHECK (1u << 2) /* fp_rechecks has entries: the egress program looks */
 struct fp_config {
 	__u32 flags;        /* FP_CONFIG_* */
 	__u32 fib_gen;      /* bumped by the manager on every route, neighbour or link change */
@@ -171,6 +174,16 @@ struct fp_flow {
 	__u64  bytes;
 };
 _Static_assert(sizeof(struct fp_flow) == 96, "fp_flow layout");
+
+/*
+ * fp_rechecks (policy conntrack): after a firewall ruleset change the
+ * manager takes its flows off the fast path and lists here how each
+ * direction leaves the router once translated (key: egress ifindex and the
+ * post-NAT tuple, in fp_flow_key layout). The TC egress program stamps the
+ * value (__u64, bpf_ktime_get_coarse_ns) when such a packet leaves: the
+ * kernel forwarded it, so the new ruleset accepts that direction, and the
+ * manager may mirror it again.
+ */
 
 /* fp_local_addrs: the router's own addresses (key -> __u32 ifindex), kept by
  * the manager. Consulted only when bpf_fib_lookup says "not forwarded", to

@@ -48,6 +48,22 @@ public struct FlowRewrite: Equatable, Sendable {
     public static let none = FlowRewrite()
 }
 
+/// One direction of a mirrored connection: its `fp_flows` key and NAT, and
+/// how its packets leave the router (`egress`: the translated tuple, with
+/// the egress interface in `ingress`), which is how the TC egress program
+/// recognises them after a ruleset change.
+public struct FlowDirection: Equatable {
+    public var key: FlowKey
+    public var rewrite: FlowRewrite
+    public var egress: FlowKey
+
+    public init(key: FlowKey, rewrite: FlowRewrite, egress: FlowKey) {
+        self.key = key
+        self.rewrite = rewrite
+        self.egress = egress
+    }
+}
+
 /// What the programs recorded about a flow direction.
 public struct FlowActivity: Equatable {
     /// CLOCK_MONOTONIC nanoseconds of the last fast-path packet (0: none yet).

@@ -55,22 +55,39 @@ public enum FlowMirror {
         }
     }
 
-    /// The flow-table entries of both directions. Packets of the original
-    /// direction arrive as `original` on `originalIngress` and must leave as
-    /// the reverse of `reply`; packets of the reply direction arrive as
-    /// `reply` on `replyIngress` and leave as the reverse of `original`.
+    /// Both directions. Packets of the original direction arrive as
+    /// `original` on `originalIngress` and must leave as the reverse of
+    /// `reply`, on `replyIngress` (the way back to the reply's source);
+    /// packets of the reply direction arrive as `reply` on `replyIngress`
+    /// and leave as the reverse of `original`, on `originalIngress`.
     public static func entries(of connection: TrackedConnection, originalIngress: UInt32,
-                               replyIngress: UInt32) -> [(key: FlowKey, rewrite: FlowRewrite)] {
+                               replyIngress: UInt32) -> [FlowDirection] {
         [
             direction(arriving: connection.original, leavingAsReverseOf: connection.reply,
-                      connection: connection, ingress: originalIngress),
+                      connection: connection, ingress: originalIngress, egress: replyIngress),
             direction(arriving: connection.reply, leavingAsReverseOf: connection.original,
-                      connection: connection, ingress: replyIngress),
+                      connection: connection, ingress: replyIngress, egress: originalIngress),
         ]
     }
 
+    /// How packets of a direction leave the router: on `egress`, with
+    /// `rewrite` applied.
+    static func egressView(of key: FlowKey, rewrite: FlowRewrite, egress: UInt32) -> FlowKey {
+        var view = key
+        if let source = rewrite.source {
+            view.source = source.address
+            view.sourcePort = source.port
+        }
+        if let destination = rewrite.destination {
+            view.destination = destination.address
+            view.destinationPort = destination.port
+        }
+        view.ingress = egress
+        return view
+    }
+
     private static func direction(arriving: TrackedConnection.Tuple, leavingAsReverseOf other: TrackedConnection.Tuple,
-                                  connection: TrackedConnection, ingress: UInt32) -> (key: FlowKey, rewrite: FlowRewrite) {
+                                  connection: TrackedConnection, ingress: UInt32, egress: UInt32) -> FlowDirection {
         let key = FlowKey(family: connection.family, proto: connection.proto, source: arriving.source,
                           destination: arriving.destination, sourcePort: arriving.sourcePort,
                           destinationPort: arriving.destinationPort, ingress: ingress)
@@ -81,6 +98,6 @@ public enum FlowMirror {
         if other.source != arriving.destination || other.sourcePort != arriving.destinationPort {
             rewrite.destination = .init(address: other.source, port: other.sourcePort)
         }
-        return (key, rewrite)
+        return FlowDirection(key: key, rewrite: rewrite, egress: egressView(of: key, rewrite: rewrite, egress: egress))
     }
 }

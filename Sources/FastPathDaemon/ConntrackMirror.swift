@@ -9,9 +9,11 @@ import FastPathKernel
 /// their packets.
 ///
 /// A flow was admitted under the firewall rules of its time. When the
-/// nftables ruleset changes, every mirrored flow leaves the fast path and is
-/// held back (`held`): the kernel, under the new rules, carries its packets
-/// from then on. Flows that start after the change are admitted as usual.
+/// nftables ruleset changes, every mirrored flow leaves the fast path at
+/// once and is held (`HeldFlows`): the kernel carries its packets under the
+/// new rules, and each direction comes back only once one of its packets
+/// has made it through them. Flows that start after the change are
+/// admitted as usual.
 ///
 /// Memory: one small record per mirrored or held flow; mirrored flows are
 /// bounded by `max_flows`, held ones by the conntrack table.
@@ -30,18 +32,22 @@ final class ConntrackMirror {
     private(set) var refusedForFullTable = 0
 
     private struct Mirrored {
-        var keys: [FlowKey]
+        var directions: [FlowDirection]
         var zone: UInt16
         var proto: UInt8
         /// The newest fast-path activity already answered with a refresh.
         var refreshedActivity: UInt64 = 0
         var refreshedAtMilliseconds: UInt64 = 0
+
+        var keys: [FlowKey] { directions.map { $0.key } }
     }
 
     private var mirrored: [ConntrackTuple: Mirrored] = [:]
-    /// Flows taken off the fast path by a ruleset change, until conntrack
-    /// forgets them.
-    private var held: [ConntrackTuple: Mirrored] = [:]
+    /// Directions taken off the fast path by a ruleset change.
+    private let held: HeldFlows
+    /// Until the first full resync: directions an earlier daemon held are
+    /// held again rather than mirrored.
+    private var adopting = true
 
     init(dataPath: DataPath, log: Log) throws(FastPathError) {
         self.dataPath = dataPath
@@ -58,6 +64,7 @@ final class ConntrackMirror {
         control = try ConntrackControl()
         routes = try RouteLookup()
         firewall = try FirewallMonitor()
+        held = HeldFlows(dataPath: dataPath)
     }
 
     var fileDescriptor: Int32 { monitor.fileDescriptor }
@@ -85,7 +92,8 @@ final class ConntrackMirror {
         }
     }
 
-    /// Takes every mirrored flow off the fast path when the ruleset changed.
+    /// Takes every mirrored flow off the fast path when the ruleset changed,
+    /// and holds it.
     func receiveFirewallChanges() {
         let changed: Bool
         do {
@@ -94,13 +102,39 @@ final class ConntrackMirror {
             log.error("nftables events: \(error.description)")
             changed = true
         }
-        guard changed, !mirrored.isEmpty else { return }
-        log.info("firewall ruleset changed: \(mirrored.count) flows back to the kernel path")
+        guard changed, !mirrored.isEmpty || held.count > 0 else { return }
+        log.info("firewall ruleset changed: \(mirrored.count) flows back to the kernel path until the new rules pass them")
+        do {
+            try held.restartAll()
+        } catch {
+            log.error("recheck held flows: \(error.description)")
+        }
         for (tuple, flow) in mirrored {
             for key in flow.keys { _ = try? dataPath.removeFlow(key) }
-            held[tuple] = flow
+            do {
+                try held.hold(tuple, flow.directions, zone: flow.zone)
+            } catch {
+                log.warning("hold flow: \(error.description); it stays in the kernel path")
+            }
         }
         mirrored.removeAll()
+    }
+
+    /// Heartbeat: mirrors again the held directions the new rules let through.
+    func readmitProvenFlows() {
+        guard held.count > 0 else { return }
+        let proven: [(tuple: ConntrackTuple, direction: FlowDirection, zone: UInt16)]
+        do {
+            proven = try held.takeProven()
+        } catch {
+            log.warning("recheck held flows: \(error.description)")
+            return
+        }
+        for (tuple, direction, zone) in proven where add(direction) {
+            var flow = mirrored[tuple] ?? Mirrored(directions: [], zone: zone, proto: tuple.proto)
+            flow.directions.append(direction)
+            mirrored[tuple] = flow
+        }
     }
 
     /// Mirrors what the table holds now and drops what it no longer does.
@@ -116,7 +150,12 @@ final class ConntrackMirror {
             return
         }
         for tuple in Array(mirrored.keys) where !seen.contains(tuple) { remove(tuple) }
-        for tuple in Array(held.keys) where !seen.contains(tuple) { held[tuple] = nil }
+        do {
+            _ = try held.keepOnly(seen)
+        } catch {
+            log.error("prune recheck table: \(error.description)")
+        }
+        adopting = false
         // Entries no mirrored flow accounts for (left by a daemon that died,
         // for flows conntrack has forgotten since) must not keep forwarding.
         var current: [FlowKey] = []
@@ -135,31 +174,24 @@ final class ConntrackMirror {
             remove(entry.original)
             return
         }
-        guard mirrored[entry.original] == nil, held[entry.original] == nil else { return }
+        guard mirrored[entry.original] == nil, !held.contains(entry.original) else { return }
         guard let originalIngress = ingress(toward: entry.original), let replyIngress = ingress(toward: entry.reply)
         else { return }
-        var keys: [FlowKey] = []
-        for (key, rewrite) in FlowMirror.entries(of: connection, originalIngress: originalIngress,
-                                                 replyIngress: replyIngress)
-        where interfaces.contains(key.ingress) {
-            do {
-                try dataPath.addFlow(key, rewrite: rewrite)
-                keys.append(key)
-            } catch {
-                if error.isMapFull {
-                    refusedForFullTable += 1
-                    if refusedForFullTable == 1 || refusedForFullTable % 1000 == 0 {
-                        log.warning("flow table full (max_flows): \(refusedForFullTable) flows stayed in the kernel path")
-                    }
-                } else if error.isAlreadyPresent {
-                    keys.append(key) // left by an earlier daemon: adopt it
-                } else {
-                    log.warning("mirror flow: \(error.description)")
+        var directions: [FlowDirection] = []
+        for direction in FlowMirror.entries(of: connection, originalIngress: originalIngress, replyIngress: replyIngress)
+        where interfaces.contains(direction.key.ingress) {
+            if adopting && held.isHeldByEarlierDaemon(direction) {
+                do {
+                    try held.adopt(entry.original, direction, zone: entry.zone)
+                } catch {
+                    log.warning("hold flow: \(error.description); it stays in the kernel path")
                 }
+            } else if add(direction) {
+                directions.append(direction)
             }
         }
-        guard !keys.isEmpty else { return }
-        mirrored[entry.original] = Mirrored(keys: keys, zone: entry.zone, proto: entry.original.proto)
+        guard !directions.isEmpty else { return }
+        mirrored[entry.original] = Mirrored(directions: directions, zone: entry.zone, proto: entry.original.proto)
         if entry.original.proto == ConntrackTuple.tcp {
             // Offloaded segments skip conntrack's window tracking: without
             // this the FIN it sees at the end would be INVALID and dropped.
@@ -172,6 +204,25 @@ final class ConntrackMirror {
         }
     }
 
+    /// Writes a direction into `fp_flows`; false if it stays in the kernel.
+    private func add(_ direction: FlowDirection) -> Bool {
+        do {
+            try dataPath.addFlow(direction.key, rewrite: direction.rewrite)
+            return true
+        } catch {
+            if error.isAlreadyPresent { return true } // left by an earlier daemon: adopt it
+            if error.isMapFull {
+                refusedForFullTable += 1
+                if refusedForFullTable == 1 || refusedForFullTable % 1000 == 0 {
+                    log.warning("flow table full (max_flows): \(refusedForFullTable) flows stayed in the kernel path")
+                }
+            } else {
+                log.warning("mirror flow: \(error.description)")
+            }
+            return false
+        }
+    }
+
     /// The interface packets of a direction arrive on: the one leading
     /// back to their source.
     private func ingress(toward tuple: ConntrackTuple) -> UInt32? {
@@ -180,14 +231,14 @@ final class ConntrackMirror {
     }
 
     func remove(_ original: ConntrackTuple) {
-        held[original] = nil
+        held.release(original)
         guard let flow = mirrored.removeValue(forKey: original) else { return }
         for key in flow.keys { _ = try? dataPath.removeFlow(key) }
     }
 
     func removeAll() {
         for tuple in Array(mirrored.keys) { remove(tuple) }
-        held.removeAll()
+        held.releaseAll()
     }
 
     // MARK: keeping conntrack true

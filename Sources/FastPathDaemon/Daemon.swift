@@ -262,6 +262,7 @@ public final class Daemon {
             try dataPath.beat(valveMilliseconds: UInt64(config.globals.valveTimeout) * 1000)
         }
         conntrack?.refreshActiveFlows()
+        conntrack?.readmitProvenFlows()
         heartbeatDue = MonotonicClock.milliseconds + heartbeatMilliseconds
     }
 

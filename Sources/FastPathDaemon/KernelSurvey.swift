@@ -13,9 +13,13 @@ enum KernelSurvey {
         return nil
     }
 
+    /// Whether either of fastpath's clsact filters is there (so that a
+    /// leaving interface loses both).
     static func hasOurTC(ifindex: UInt32) -> Bool {
-        guard let id = try? TCAttachment.query(ifindex: ifindex) else { return false }
-        return isOurs(id)
+        for hook in [TCAttachment.Hook.ingress, .egress] {
+            if let id = try? TCAttachment.query(ifindex: ifindex, hook: hook), isOurs(id) { return true }
+        }
+        return false
     }
 
     static func isOurs(_ programID: UInt32) -> Bool {

@@ -55,6 +55,7 @@ final class PlanApplier {
         case .attachTC(let ifindex):
             let attachment = try TCAttachment.attach(dataPath.tc, ifindex: ifindex)
             if attachment.createdQdisc { try qdiscs.add(ifindex) }
+            _ = try TCAttachment.attach(dataPath.tcEgress, ifindex: ifindex, hook: .egress)
         case .detachTC(let ifindex):
             try Teardown.detachTC(ifindex: ifindex, qdiscs: qdiscs)
         case .attachXDP(let ifindex, let mode):

@@ -15,8 +15,10 @@ public enum Teardown {
     }
 
     static func detachTC(ifindex: UInt32, qdiscs: QdiscRegistry) throws(FastPathError) {
-        if let id = try TCAttachment.query(ifindex: ifindex), KernelSurvey.isOurs(id) {
-            try TCAttachment.detach(ifindex: ifindex)
+        for hook in [TCAttachment.Hook.ingress, .egress] {
+            if let id = try TCAttachment.query(ifindex: ifindex, hook: hook), KernelSurvey.isOurs(id) {
+                try TCAttachment.detach(ifindex: ifindex, hook: hook)
+            }
         }
         if qdiscs.load().contains(ifindex) {
             try TCAttachment.destroyClsact(ifindex: ifindex)

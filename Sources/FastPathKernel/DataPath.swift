@@ -9,6 +9,8 @@ public final class DataPath {
     public let object: BPFObject
     public let xdp: BPFProgram
     public let tc: BPFProgram
+    /// Clsact egress: stamps fp_rechecks (policy conntrack, after a ruleset change).
+    public let tcEgress: BPFProgram
     public let config: BPFMap
     public let interfaces: BPFMap
     public let stats: BPFMap
@@ -16,15 +18,20 @@ public final class DataPath {
     public let vlans: BPFMap
     public let localAddresses: BPFMap
     public let flows: BPFMap
+    public let rechecks: BPFMap
 
     /// Loads `objectPath` (e.g. `/usr/lib/fastpath/fastpath.o`); `maxFlows`
     /// sizes the flow table (`option max_flows`).
     public init(objectPath: String, pinDirectory: String? = nil, maxFlows: UInt32? = nil) throws(FastPathError) {
         var sizes: [String: UInt32] = [:]
-        if let maxFlows { sizes[FP_MAP_FLOWS] = maxFlows }
+        if let maxFlows {
+            sizes[FP_MAP_FLOWS] = maxFlows
+            sizes[FP_MAP_RECHECKS] = maxFlows
+        }
         object = try BPFObject(path: objectPath, pinDirectory: pinDirectory, maxEntries: sizes)
         xdp = try object.program(named: FP_PROG_XDP)
         tc = try object.program(named: FP_PROG_TC)
+        tcEgress = try object.program(named: FP_PROG_TC_EGRESS)
         config = try object.map(named: FP_MAP_CONFIG)
         interfaces = try object.map(named: FP_MAP_IFACES)
         stats = try object.map(named: FP_MAP_STATS)
@@ -32,14 +39,15 @@ public final class DataPath {
         vlans = try object.map(named: FP_MAP_VLANS)
         localAddresses = try object.map(named: FP_MAP_LOCAL_ADDRS)
         flows = try object.map(named: FP_MAP_FLOWS)
+        rechecks = try object.map(named: FP_MAP_RECHECKS)
     }
 
     /// The program names fastpath attaches: what `detach` looks for.
-    public static var programNames: [String] { [FP_PROG_XDP, FP_PROG_TC] }
+    public static var programNames: [String] { [FP_PROG_XDP, FP_PROG_TC, FP_PROG_TC_EGRESS] }
 
     /// The maps fastpath pins (one file each under the pin directory).
     public static var mapNames: [String] {
-        [FP_MAP_CONFIG, FP_MAP_IFACES, FP_MAP_STATS, FP_MAP_DEVMAP, FP_MAP_VLANS, FP_MAP_LOCAL_ADDRS, FP_MAP_FLOWS]
+        [FP_MAP_CONFIG, FP_MAP_IFACES, FP_MAP_STATS, FP_MAP_DEVMAP, FP_MAP_VLANS, FP_MAP_LOCAL_ADDRS, FP_MAP_FLOWS, FP_MAP_RECHECKS]
     }
 
     // MARK: runtime config (fp_config)
@@ -53,7 +61,7 @@ public final class DataPath {
 
     public func setFamilies(ipv4: Bool, ipv6: Bool) throws(FastPathError) {
         let flags = (ipv4 ? FP_CONFIG_IPV4 : 0) | (ipv6 ? FP_CONFIG_IPV6 : 0)
-        try updateConfig { $0.flags = flags }
+        try updateConfig { $0.flags = flags | ($0.flags & FP_CONFIG_RECHECK) }
     }
 
     /// Invalidates every flow's cached next hop: the next packet of each
@@ -212,11 +220,16 @@ extension DataPath {
 
     /// Deletes every flow entry except `keep`; returns how many went.
     public func pruneFlows(keeping keep: [FlowKey]) throws(FastPathError) -> Int {
+        try DataPath.prune(flows, keeping: keep)
+    }
+
+    /// Deletes every entry of a map keyed by `fp_flow_key` except `keep`.
+    static func prune(_ map: BPFMap, keeping keep: [FlowKey]) throws(FastPathError) -> Int {
         var wanted: Set<[UInt8]> = []
         for key in keep { wanted.insert(DataPath.bytes(of: DataPath.flowKey(key))) }
         var removed = 0
-        for raw in try flows.keys(as: fp_flow_key.self) where !wanted.contains(DataPath.bytes(of: raw)) {
-            if try flows.delete(key: raw) { removed += 1 }
+        for raw in try map.keys(as: fp_flow_key.self) where !wanted.contains(DataPath.bytes(of: raw)) {
+            if try map.delete(key: raw) { removed += 1 }
         }
         return removed
     }
@@ -240,5 +253,36 @@ extension DataPath {
         raw.proto = key.proto
         raw.family = key.family
         return raw
+    }
+}
+
+// MARK: rechecks (fp_rechecks, policy conntrack after a ruleset change)
+
+extension DataPath {
+    /// Lists a held flow direction by how it leaves the router (`egress`:
+    /// the egress interface as `ingress`, the translated tuple); the egress
+    /// program stamps it when the kernel forwards such a packet.
+    public func addRecheck(_ egress: FlowKey) throws(FastPathError) {
+        try rechecks.update(key: DataPath.flowKey(egress), value: UInt64(0), flags: .any)
+    }
+
+    /// Whether the kernel forwarded a packet of `egress` since it was
+    /// listed: nil when it is not listed.
+    public func recheckPassed(_ egress: FlowKey) throws(FastPathError) -> Bool? {
+        try rechecks.lookup(key: DataPath.flowKey(egress), as: UInt64.self).map { $0 != 0 }
+    }
+
+    public func removeRecheck(_ egress: FlowKey) throws(FastPathError) {
+        _ = try rechecks.delete(key: DataPath.flowKey(egress))
+    }
+
+    /// Deletes every recheck entry except `keep`; returns how many went.
+    public func pruneRechecks(keeping keep: [FlowKey]) throws(FastPathError) -> Int {
+        try DataPath.prune(rechecks, keeping: keep)
+    }
+
+    /// Turns the egress program's lookups on (entries are listed) or off.
+    public func setRechecking(_ on: Bool) throws(FastPathError) {
+        try updateConfig { $0.flags = on ? $0.flags | FP_CONFIG_RECHECK : $0.flags & ~FP_CONFIG_RECHECK }
     }
 }

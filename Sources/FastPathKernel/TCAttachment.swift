@@ -1,25 +1,35 @@
 import CFastPathShim
 
-/// A TC (`sched_cls`, direct-action) program on an interface's clsact
-/// ingress hook. fastpath always uses one filter slot, `handle`/`priority`
-/// below, so it finds and replaces only its own filter. Like XDP, the
-/// filter stays when the process exits; `detach()` removes it.
+/// A TC (`sched_cls`, direct-action) program on one of an interface's
+/// clsact hooks. fastpath always uses one filter slot per hook,
+/// `handle`/`priority` below, so it finds and replaces only its own filter.
+/// Like XDP, the filter stays when the process exits; `detach()` removes it.
 public struct TCAttachment: Equatable {
+    /// The clsact hook: ingress (forwarding) or egress (after the kernel's
+    /// own forwarding decision).
+    public enum Hook: Equatable {
+        case ingress, egress
+
+        var flag: UInt32 { self == .ingress ? FP_TC_INGRESS : FP_TC_EGRESS }
+        var label: String { self == .ingress ? "ingress" : "egress" }
+    }
+
     /// The filter handle fastpath uses.
     public static let handle: UInt32 = 1
     /// The filter priority fastpath uses (1 runs first).
     public static let priority: UInt32 = 1
 
     public let ifindex: UInt32
+    public let hook: Hook
     public let programID: UInt32
     /// Whether this attach created the clsact qdisc (so fastpath may remove it).
     public var createdQdisc = false
 
     /// Creates the clsact qdisc if needed (an existing one is fine) and
-    /// attaches `program` at ingress, replacing fastpath's previous filter
+    /// attaches `program` at `hook`, replacing fastpath's previous filter
     /// atomically when `replace` is true.
-    public static func attach(_ program: BPFProgram, ifindex: UInt32, replace: Bool = true) throws(FastPathError)
-        -> TCAttachment
+    public static func attach(_ program: BPFProgram, ifindex: UInt32, hook: Hook = .ingress,
+                              replace: Bool = true) throws(FastPathError) -> TCAttachment
     {
         let ifi = Int32(bitPattern: ifindex)
         let created = fp_tc_hook_create(ifi, FP_TC_INGRESS)
@@ -27,31 +37,31 @@ public struct TCAttachment: Equatable {
             try check(created, "create clsact qdisc", subject: interfaceLabel(ifindex))
         }
         var id: UInt32 = 0
-        let rc = fp_tc_attach(ifi, FP_TC_INGRESS, program.fd, handle, priority, replace ? 1 : 0, &id)
-        try check(rc, "attach TC program \(program.name) at ingress", subject: interfaceLabel(ifindex),
+        let rc = fp_tc_attach(ifi, hook.flag, program.fd, handle, priority, replace ? 1 : 0, &id)
+        try check(rc, "attach TC program \(program.name) at \(hook.label)", subject: interfaceLabel(ifindex),
                   hint: rc == -EEXIST ? "fastpath's filter slot is taken: detach first or attach with replace" : nil)
-        return TCAttachment(ifindex: ifindex, programID: id, createdQdisc: created >= 0)
+        return TCAttachment(ifindex: ifindex, hook: hook, programID: id, createdQdisc: created >= 0)
     }
 
-    /// Removes fastpath's ingress filter (the clsact qdisc stays).
+    /// Removes fastpath's filter (the clsact qdisc stays).
     public func detach() throws(FastPathError) {
-        try TCAttachment.detach(ifindex: ifindex)
+        try TCAttachment.detach(ifindex: ifindex, hook: hook)
     }
 
-    /// Removes fastpath's ingress filter from `ifindex`; returns false if
+    /// Removes fastpath's filter at `hook` from `ifindex`; returns false if
     /// there was none.
     @discardableResult
-    public static func detach(ifindex: UInt32) throws(FastPathError) -> Bool {
-        let rc = fp_tc_detach(Int32(bitPattern: ifindex), FP_TC_INGRESS, handle, priority)
+    public static func detach(ifindex: UInt32, hook: Hook = .ingress) throws(FastPathError) -> Bool {
+        let rc = fp_tc_detach(Int32(bitPattern: ifindex), hook.flag, handle, priority)
         if rc == -ENOENT || rc == -EINVAL { return false }
-        try check(rc, "detach TC program", subject: interfaceLabel(ifindex))
+        try check(rc, "detach TC program at \(hook.label)", subject: interfaceLabel(ifindex))
         return true
     }
 
-    /// The id of the program in fastpath's ingress filter slot, or nil.
-    public static func query(ifindex: UInt32) throws(FastPathError) -> UInt32? {
+    /// The id of the program in fastpath's filter slot at `hook`, or nil.
+    public static func query(ifindex: UInt32, hook: Hook = .ingress) throws(FastPathError) -> UInt32? {
         var id: UInt32 = 0
-        let rc = fp_tc_query(Int32(bitPattern: ifindex), FP_TC_INGRESS, handle, priority, &id)
+        let rc = fp_tc_query(Int32(bitPattern: ifindex), hook.flag, handle, priority, &id)
         if rc == -ENOENT || rc == -EINVAL { return nil }
         try check(rc, "query TC filter", subject: interfaceLabel(ifindex))
         return id

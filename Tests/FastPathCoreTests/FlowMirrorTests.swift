@@ -53,4 +53,18 @@ final class FlowMirrorTests: XCTestCase {
         XCTAssertEqual(entries[0].rewrite, FlowRewrite(destination: .init(address: h1, port: 80)))
         XCTAssertEqual(entries[1].rewrite, FlowRewrite(source: .init(address: wan, port: 8080)))
     }
+
+    /// After a ruleset change the egress program recognises each direction
+    /// by how it leaves: translated, on the other direction's ingress.
+    func testEgressViewIsTheTranslatedTupleOnTheWayOut() {
+        let entries = FlowMirror.entries(
+            of: connection(reply: .init(source: h2, destination: wan, sourcePort: 80, destinationPort: 61000)),
+            originalIngress: 2, replyIngress: 3)
+        XCTAssertEqual(entries[0].egress,
+                       FlowKey(family: 4, proto: 6, source: wan, destination: h2,
+                               sourcePort: 61000, destinationPort: 80, ingress: 3))
+        XCTAssertEqual(entries[1].egress,
+                       FlowKey(family: 4, proto: 6, source: h2, destination: h1,
+                               sourcePort: 80, destinationPort: 40000, ingress: 2))
+    }
 }

@@ -79,8 +79,10 @@ final class ManagerLab {
     var daemonLog: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Starts `fastpath daemon --foreground` and waits until it has written
-    /// its state (status works).
-    func startDaemon() throws {
+    /// its state (status works). A state file a killed daemon left is
+    /// removed first, so the wait is for this daemon.
+    func startDaemon(seconds: Double = 10) throws {
+        try? FileManager.default.removeItem(atPath: runDirectory + "/state")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
         process.arguments = ["--net=/run/netns/\(lab.router)", ManagerLab.binary, "daemon", "--foreground"] + sharedOptions
@@ -95,7 +97,7 @@ final class ManagerLab {
         try process.run()
         try? log.close()
         daemon = process
-        try waitFor("the daemon to write its state") {
+        try waitFor("the daemon to write its state", seconds: seconds) {
             guard process.isRunning else { throw Failure("the daemon exited \(process.terminationStatus):\n\(daemonLog)") }
             return (try? status()) != nil
         }

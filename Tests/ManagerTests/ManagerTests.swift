@@ -355,7 +355,7 @@ final class ManagerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Int(routes.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 100_000)
 
         let started = Date()
-        try manager.startDaemon()
+        try manager.startDaemon(seconds: 30)
         try manager.waitForMode("xdp-native", seconds: 30)
         let startup = Date().timeIntervalSince(started)
         try assertCountersGrow(mode: "xdp-native")
