@@ -324,8 +324,10 @@ public final class Daemon {
             let outcome = applier.apply(plan, deviceNames: names)
             slots = plan.slotsByDevice
             if outcome.nativeRefusals.isEmpty {
-                record(plan)
+                // The mirror first: once the state is written (and status
+                // answers), conntrack events are already being listened to.
                 updateConntrackMirror(plan)
+                record(plan)
                 return
             }
             for (device, reason) in outcome.nativeRefusals { nativeRefusals[device] = reason }

@@ -143,6 +143,38 @@ final class ConntrackTestRunTests: XCTestCase {
         try assertPassed(outbound().bytes, "not_offloaded")
     }
 
+    // MARK: the recheck after a ruleset change
+
+    /// The egress program stamps a listed direction when one of its packets
+    /// leaves on the listed interface, only while lookups are on, and never
+    /// changes the packet.
+    func testTheEgressProgramStampsListedDirectionsOnly() throws {
+        let frame = outbound()
+        let listed = key(of: frame, ingress: wanIndex)
+        try dataPath.addRecheck(listed)
+        func leave(_ bytes: [UInt8], on ifindex: UInt32) throws {
+            let result = try lab.inside(lab.router) { [self] in
+                try dataPath.tcEgress.testRunSKB(frame: bytes, ingressIfindex: ifindex)
+            }
+            XCTAssertEqual(result.returnValue, 0, "TC_ACT_OK")
+            XCTAssertEqual(result.frame, bytes, "the packet is left as it is")
+        }
+        try leave(frame.bytes, on: wanIndex)
+        XCTAssertEqual(try dataPath.recheckPassed(listed), false, "lookups are off")
+        try dataPath.setRechecking(true)
+        try leave(frame.bytes, on: lanIndex)
+        try leave(outbound(tcp: 0x11).bytes, on: wanIndex)
+        try leave(outbound(family: .ipv6).bytes, on: wanIndex)
+        XCTAssertEqual(try dataPath.recheckPassed(listed), false, "another interface, a FIN, another flow")
+        try leave(frame.bytes, on: wanIndex)
+        XCTAssertEqual(try dataPath.recheckPassed(listed), true)
+        try dataPath.setFamilies(ipv4: true, ipv6: true)
+        XCTAssertEqual(try dataPath.config.lookup(key: UInt32(0), as: fp_config.self)?.flags,
+                       FP_CONFIG_RECHECK | FP_CONFIG_IPV4 | FP_CONFIG_IPV6, "setting the families keeps lookups on")
+        try dataPath.removeRecheck(listed)
+        XCTAssertNil(try dataPath.recheckPassed(listed))
+    }
+
     // MARK: forwarding and NAT
 
     func testMirroredFlowWithoutNATIsForwardedAndAccounted() throws {

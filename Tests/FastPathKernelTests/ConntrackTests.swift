@@ -143,7 +143,7 @@ final class ConntrackTests: XCTestCase {
         defer { connection.terminate() }
         let monitor = try inRouter { () throws(FastPathError) in try ConntrackMonitor() }
         var found: ConntrackEntry?
-        let deadline = Date().addingTimeInterval(4)
+        let deadline = Date().addingTimeInterval(10)
         while found == nil && Date() < deadline {
             found = try monitor.dumpAll().first {
                 $0.original.proto == 6 && $0.original.sourcePort == 40010 && $0.isTCPEstablished && $0.isAssured
@@ -244,8 +244,14 @@ final class ConntrackTests: XCTestCase {
             if fp_poll_readable(monitor.fileDescriptor, 100) > 0 { seen += try monitor.receive() }
         }
         XCTAssertTrue(seen.contains(.overflow), "saw \(seen.count) events, no overflow")
-        // After an overflow the socket keeps working, and a dump has the flows.
-        let burst = try monitor.dumpAll().filter { $0.original.destinationPort == 9 }
+        // After an overflow the socket keeps working, and a dump has the flows
+        // (the router may still be creating the last entries).
+        var burst: [ConntrackEntry] = []
+        let dumpDeadline = Date().addingTimeInterval(3)
+        repeat {
+            burst = try monitor.dumpAll().filter { $0.original.destinationPort == 9 }
+            if burst.count < 200 { usleep(50_000) }
+        } while burst.count < 200 && Date() < dumpDeadline
         XCTAssertEqual(burst.count, 200)
     }
 
@@ -434,6 +440,15 @@ final class ConntrackTests: XCTestCase {
         _ = try background(server, python, scratch + "/traffic.py", "udp-server", "4", "5353")
         _ = try background(server, python, scratch + "/traffic.py", "udp-server", "6", "5353")
         _ = try background(server, python, scratch + "/traffic.py", "tcp-server", "4", "8080")
+        // Wait until they listen: two UDP sockets on 5353, one TCP on 8080.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let udp = try exec(server, "ss", "-Hlnu", "sport = :5353").split(separator: "\n").count
+            let tcp = try exec(server, "ss", "-Hlnt", "sport = :8080").split(separator: "\n").count
+            if udp >= 2 && tcp >= 1 { return }
+            usleep(20_000)
+        }
+        XCTFail("the traffic servers did not start listening")
     }
 
     /// A UDP request and its reply from the client (port `sourcePort`) to the

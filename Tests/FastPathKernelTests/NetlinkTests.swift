@@ -145,7 +145,7 @@ final class NetlinkTests: XCTestCase {
         try ip("link", "add", "name", "fpa", "type", "veth", "peer", "name", "fpb")
         var batch = ""
         for index in 1...200 { batch += "addr add 10.78.\(index).1/24 dev fpa\n" }
-        let path = NSTemporaryDirectory() + "fpnl-batch-\(getpid)"
+        let path = NSTemporaryDirectory() + "fpnl-batch-\(getpid())"
         try batch.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         try run("ip", "-n", namespace, "-batch", path)

@@ -161,7 +161,7 @@ final class FirewallTests: XCTestCase {
         for (host, family) in [(NamespaceLab.h2IPv4, "4"), (NamespaceLab.h2IPv6, "6")] {
             let echo = try startEcho(lab.h2, "7000", family)
             let before = try forwarded("lan0")
-            let result = try stream(lab.h1, to: host, port: 7000, seconds: "4", interval: "0.005")
+            let result = try stream(lab.h1, to: host, port: 7000, seconds: "8", interval: "0.005")
             XCTAssertTrue(result.isComplete, "IPv\(family): every datagram echoed intact: \(result)")
             XCTAssertGreaterThan(try forwarded("lan0") - before, 100, "IPv\(family): offloaded once ASSURED")
             echo.stop()
@@ -226,10 +226,11 @@ final class FirewallTests: XCTestCase {
         let echo = try startEcho(lab.h2, "7003", "4")
         _ = echo
         _ = try python(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7003", "3", "0.01")
-        XCTAssertGreaterThan(try mirroredFlowCount(), 0, "the flow was mirrored")
+        try manager.waitFor("the flow to be mirrored") { try mirroredFlowCount() > 0 }
         try lab.exec(lab.router, "conntrack", "-D", "-p", "udp", "--dport", "7003")
         let deleted = Date()
-        try manager.waitFor("the flow to leave the fast path", seconds: 1) { try mirroredFlowCount() == 0 }
+        // Measured, not asserted beyond a generous bound: the machine is shared.
+        try manager.waitFor("the flow to leave the fast path", seconds: 5) { try mirroredFlowCount() == 0 }
         print("conntrack -D → off the fast path in \(Int(Date().timeIntervalSince(deleted) * 1000)) ms")
     }
 
@@ -314,7 +315,7 @@ final class FirewallTests: XCTestCase {
         let echo = try startEcho(lab.h2, "7004", "4")
         _ = echo
         _ = try python(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7004", "3", "0.01")
-        XCTAssertGreaterThan(try mirroredFlowCount(), 0)
+        try manager.waitFor("the flow to be mirrored") { try mirroredFlowCount() > 0 }
         manager.killDaemon()
         // The flow keeps running across the valve time (2 s): nothing lost.
         let result = try stream(lab.h1, to: NamespaceLab.h2IPv4, port: 7004, seconds: "4", interval: "0.01")
@@ -340,7 +341,7 @@ final class FirewallTests: XCTestCase {
                       + ["value", "hex"] + hex([UInt8](repeating: 0, count: 96)))
         XCTAssertEqual(try mirroredFlowCount(), 1)
         try manager.startDaemon()
-        try manager.waitFor("the stale entry to be removed", seconds: 3) { try mirroredFlowCount() == 0 }
+        try manager.waitFor("the stale entry to be removed", seconds: 5) { try mirroredFlowCount() == 0 }
         try assertWANCannotReachLAN()
     }
 
@@ -379,13 +380,13 @@ final class FirewallTests: XCTestCase {
         try lab.exec(lab.h2, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth1.rp_filter=0")
         let echo = try startEcho(lab.h2, "7006", "4")
         _ = echo
-        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7006", "7", "0.005")
-        try manager.waitFor("the flow to be offloaded", seconds: 5) { try forwarded("lan0") > 50 }
+        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7006", "15", "0.005")
+        try manager.waitFor("the flow to be offloaded", seconds: 8) { try forwarded("lan0") > 50 }
         let before = try received(on: "eth1")
         try lab.exec(lab.router, "ip", "route", "replace", NamespaceLab.h2IPv4 + "/32", "dev", "wan1")
-        try manager.waitFor("packets on the new path", seconds: 2) { try received(on: "eth1") > before + 20 }
+        try manager.waitFor("packets on the new path", seconds: 5) { try received(on: "eth1") > before + 20 }
         let offloadedBefore = try forwarded("lan0")
-        try manager.waitFor("the fast path to carry them", seconds: 2) { try forwarded("lan0") > offloadedBefore + 20 }
+        try manager.waitFor("the fast path to carry them", seconds: 5) { try forwarded("lan0") > offloadedBefore + 20 }
         let result = StreamResult(stream.finish())
         // The packet that meets the new route first is passed to the kernel
         // to resolve the neighbour; the kernel alone loses about half of the
@@ -407,10 +408,10 @@ final class FirewallTests: XCTestCase {
     func testTimeFromAssuredToFastPath() throws {
         let echo = try startEcho(lab.h2, "7005", "4")
         _ = echo
-        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7005", "5", "0.002")
+        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7005", "10", "0.002")
         var assuredAt: Date?
         var offloadedAt: Date?
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && offloadedAt == nil {
             if assuredAt == nil {
                 let entries = try lab.exec(lab.router, "conntrack", "-L", "-p", "udp", "--dport", "7005")
