@@ -22,11 +22,18 @@ struct {
 } fp_config SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FP_IFACE_INDEXED);
+	__type(key, __u32);
+	__type(value, struct fp_iface);
+} fp_ifaces SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FP_MAX_IFACES);
 	__type(key, __u32);
 	__type(value, struct fp_iface);
-} fp_ifaces SEC(".maps");
+} fp_ifaces_high SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -69,6 +76,20 @@ struct {
 	__type(key, struct fp_flow_key);
 	__type(value, __u64);
 } fp_rechecks SEC(".maps");
+
+/* ---- interfaces -------------------------------------------------------- */
+
+/* The manager's entry for an ingress interface, or 0. */
+static __always_inline struct fp_iface *fp_iface_of(__u32 ifindex)
+{
+	struct fp_iface *iface;
+
+	if (ifindex < FP_IFACE_INDEXED) {
+		iface = bpf_map_lookup_elem(&fp_ifaces, &ifindex);
+		return iface && iface->slot ? iface : 0;
+	}
+	return bpf_map_lookup_elem(&fp_ifaces_high, &ifindex);
+}
 
 /* ---- counters ---------------------------------------------------------- */
 
@@ -351,7 +372,7 @@ int fastpath_xdp(struct xdp_md *ctx)
 	long action;
 	int reason;
 
-	iface = bpf_map_lookup_elem(&fp_ifaces, &ifindex);
+	iface = fp_iface_of(ifindex);
 	stats = fp_stats_of(iface);
 	if (!iface) {
 		fp_count_pass(stats, FP_PASS_NOT_OFFLOADED);
@@ -475,7 +496,7 @@ int fastpath_tc(struct __sk_buff *skb)
 	void *data, *data_end;
 	int reason;
 
-	iface = bpf_map_lookup_elem(&fp_ifaces, &ifindex);
+	iface = fp_iface_of(ifindex);
 	stats = fp_stats_of(iface);
 	if (!iface) {
 		fp_count_pass(stats, FP_PASS_NOT_OFFLOADED);

@@ -173,6 +173,27 @@ public final class BPFMap {
 
     // MARK: helpers
 
+    /// Every value of an array map, in index order, read in one batch
+    /// (`BPF_MAP_LOOKUP_BATCH`) rather than a syscall per index.
+    public func arrayValues<V: BitwiseCopyable>(as: V.Type) throws(FastPathError) -> [V] {
+        try checkSizes(UInt32.self, V.self, perCPU: false)
+        var keys = [UInt32](repeating: 0, count: Int(maxEntries))
+        var values = [V]()
+        values.reserveCapacity(Int(maxEntries))
+        var raw = [UInt8](repeating: 0, count: valueSize * Int(maxEntries))
+        var count = maxEntries
+        var next: UInt32 = 0
+        let rc = raw.withUnsafeMutableBytes { bytes in
+            bpf_map_lookup_batch(fd, nil, &next, &keys, bytes.baseAddress, &count, nil)
+        }
+        // ENOENT: the batch reached the end, which it does at once here.
+        if rc != -ENOENT { try check(rc, "read array map", subject: name) }
+        raw.withUnsafeBytes { bytes in
+            for index in 0..<Int(count) { values.append(bytes.loadUnaligned(fromByteOffset: index * valueSize, as: V.self)) }
+        }
+        return values
+    }
+
     /// Possible CPUs as libbpf counts them (the per-CPU value array length).
     public static func possibleCPUs() throws(FastPathError) -> Int {
         let cpus = fp_num_possible_cpus()

@@ -12,7 +12,9 @@ public final class DataPath {
     /// Clsact egress: stamps fp_rechecks (policy conntrack, after a ruleset change).
     public let tcEgress: BPFProgram
     public let config: BPFMap
+    /// `fp_ifaces` (indexed by ifindex) and `fp_ifaces_high` (the rest).
     public let interfaces: BPFMap
+    public let interfacesHigh: BPFMap
     public let stats: BPFMap
     public let devmap: BPFMap
     public let vlans: BPFMap
@@ -34,6 +36,7 @@ public final class DataPath {
         tcEgress = try object.program(named: FP_PROG_TC_EGRESS)
         config = try object.map(named: FP_MAP_CONFIG)
         interfaces = try object.map(named: FP_MAP_IFACES)
+        interfacesHigh = try object.map(named: FP_MAP_IFACES_HIGH)
         stats = try object.map(named: FP_MAP_STATS)
         devmap = try object.map(named: FP_MAP_DEVMAP)
         vlans = try object.map(named: FP_MAP_VLANS)
@@ -47,7 +50,7 @@ public final class DataPath {
 
     /// The maps fastpath pins (one file each under the pin directory).
     public static var mapNames: [String] {
-        [FP_MAP_CONFIG, FP_MAP_IFACES, FP_MAP_STATS, FP_MAP_DEVMAP, FP_MAP_VLANS, FP_MAP_LOCAL_ADDRS, FP_MAP_FLOWS, FP_MAP_RECHECKS]
+        [FP_MAP_CONFIG, FP_MAP_IFACES, FP_MAP_IFACES_HIGH, FP_MAP_STATS, FP_MAP_DEVMAP, FP_MAP_VLANS, FP_MAP_LOCAL_ADDRS, FP_MAP_FLOWS, FP_MAP_RECHECKS]
     }
 
     // MARK: runtime config (fp_config)
@@ -98,26 +101,40 @@ public final class DataPath {
         }
     }
 
+    /// Writes an interface's entry; `slot` must not be 0 (0 means none).
     public func setInterface(_ entry: InterfaceEntry) throws(FastPathError) {
         var value = fp_iface()
         let mac = entry.mac.count == 6 ? entry.mac : [0, 0, 0, 0, 0, 0]
         value.mac = (mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
         value.flags = UInt16(truncatingIfNeeded: entry.flags)
         value.slot = entry.slot
-        try interfaces.update(key: entry.ifindex, value: value)
+        if entry.ifindex < FP_IFACE_INDEXED {
+            try interfaces.update(key: entry.ifindex, value: value)
+        } else {
+            try interfacesHigh.update(key: entry.ifindex, value: value)
+        }
     }
 
+    /// Removes an interface's entry; false if it had none.
     @discardableResult
     public func removeInterface(ifindex: UInt32) throws(FastPathError) -> Bool {
-        try interfaces.delete(key: ifindex)
+        guard ifindex < FP_IFACE_INDEXED else { return try interfacesHigh.delete(key: ifindex) }
+        guard let value = try interfaces.lookup(key: ifindex, as: fp_iface.self), value.slot != 0 else { return false }
+        try interfaces.update(key: ifindex, value: fp_iface())
+        return true
     }
 
     public func interfaceEntries() throws(FastPathError) -> [InterfaceEntry] {
-        var entries: [InterfaceEntry] = []
-        for ifindex in try interfaces.keys(as: UInt32.self) {
-            guard let value = try interfaces.lookup(key: ifindex, as: fp_iface.self) else { continue }
+        func entry(_ ifindex: UInt32, _ value: fp_iface) -> InterfaceEntry {
             let mac = [value.mac.0, value.mac.1, value.mac.2, value.mac.3, value.mac.4, value.mac.5]
-            entries.append(InterfaceEntry(ifindex: ifindex, mac: mac, flags: UInt32(value.flags), slot: value.slot))
+            return InterfaceEntry(ifindex: ifindex, mac: mac, flags: UInt32(value.flags), slot: value.slot)
+        }
+        var entries: [InterfaceEntry] = []
+        for (index, value) in try interfaces.arrayValues(as: fp_iface.self).enumerated() where value.slot != 0 {
+            entries.append(entry(UInt32(index), value))
+        }
+        for ifindex in try interfacesHigh.keys(as: UInt32.self) {
+            if let value = try interfacesHigh.lookup(key: ifindex, as: fp_iface.self) { entries.append(entry(ifindex, value)) }
         }
         return entries
     }

@@ -339,4 +339,25 @@ final class TestRunTests: XCTestCase {
         let loopback: UInt32 = 1
         try both { try assertPassed($0, v4().bytes, "not_offloaded", ingress: loopback, slot: 0) }
     }
+
+    /// Interfaces are found by direct index below FP_IFACE_INDEXED and by
+    /// hash above (a router that re-created many devices): both count in
+    /// their own slot, and entries read back and go.
+    func testInterfacesWithLargeIfindexesAreFoundToo() throws {
+        let lab = Self.lab!, dataPath = Self.dataPath!
+        let high = UInt32(FP_IFACE_INDEXED) + 1000
+        try lab.exec(lab.router, "ip", "link", "add", "hi0", "index", "\(high)", "type", "veth", "peer", "name", "hi1")
+        defer { _ = try? lab.exec(lab.router, "ip", "link", "del", "hi0") }
+        try lab.exec(lab.router, "ip", "link", "set", "hi0", "up")
+        try dataPath.addInterface(ifindex: high, mac: Self.lanMAC, slot: 9)
+        try both { try assertPassed($0, v4(ttl: 1).bytes, "ttl", ingress: high, slot: 9) }
+        let entries = try dataPath.interfaceEntries()
+        XCTAssertEqual(Set(entries.map { $0.ifindex }), [Self.lanIndex, Self.wanIndex, high])
+        XCTAssertEqual(entries.first { $0.ifindex == high }?.slot, 9)
+        XCTAssertTrue(try dataPath.removeInterface(ifindex: high))
+        XCTAssertFalse(try dataPath.removeInterface(ifindex: high))
+        try both { try assertPassed($0, v4(ttl: 1).bytes, "not_offloaded", ingress: high, slot: 0) }
+        XCTAssertFalse(try dataPath.removeInterface(ifindex: 7), "an index with no entry")
+        XCTAssertEqual(Set(try dataPath.interfaceEntries().map { $0.ifindex }), [Self.lanIndex, Self.wanIndex])
+    }
 }
