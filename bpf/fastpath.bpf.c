@@ -74,7 +74,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FP_DEFAULT_MAX_FLOWS);
 	__type(key, struct fp_flow_key);
-	__type(value, __u64);
+	__type(value, struct fp_recheck);
 } fp_rechecks SEC(".maps");
 
 /* ---- interfaces -------------------------------------------------------- */
@@ -286,8 +286,10 @@ static __always_inline int fp_find_nexthop(void *ctx, void *data, void *data_end
 		return reason;
 	fp_fib_apply_nat(&fib, flow);
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH && tc) {
-		/* TC: the neighbour layer resolves the next hop and queues the packet. */
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH && tc && !flow) {
+		/* TC: the neighbour layer resolves the next hop and queues the
+		 * packet. Not for a conntrack flow: a queued packet could leave
+		 * after the manager took the flow off (and look like proof). */
 		nh->ifindex = fib.ifindex;
 		nh->unresolved = 1;
 		if (p->family == FP_AF_INET) {
@@ -301,6 +303,11 @@ static __always_inline int fp_find_nexthop(void *ctx, void *data, void *data_end
 	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return fp_lookup_reason(rc, &fib);
+	/* The kernel drops a masqueraded packet whose route changed interface
+	 * (and kills the connection, so that the next one is translated for
+	 * the new interface): never carry it out of another one. */
+	if (flow && flow->snat_egress && fib.ifindex != flow->snat_egress)
+		return FP_PASS_EGRESS_CHANGED;
 	nh->ifindex = fib.ifindex;
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
@@ -500,7 +507,7 @@ int fastpath_tc(struct __sk_buff *skb)
 	stats = fp_stats_of(iface);
 	if (!iface) {
 		fp_count_pass(stats, FP_PASS_NOT_OFFLOADED);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	meta = fp_tc_meta(skb);
 	if (meta && (iface->flags & FP_IFACE_POLICY_ROUTING)) {
@@ -515,7 +522,7 @@ int fastpath_tc(struct __sk_buff *skb)
 			return fp_tc_forward(skb, &p, &v, &nh, stats);
 		/* A frame that no longer parses is the kernel's. */
 		fp_count_pass(stats, FP_PASS_MALFORMED);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 
 	fp_tc_pull_headers(skb);
@@ -534,38 +541,44 @@ int fastpath_tc(struct __sk_buff *skb)
 		reason = fp_find_nexthop(skb, data, data_end, &p, &v, 1, skb->gso_segs > 1, &nh);
 	if (reason != FP_OK) {
 		fp_count_pass(stats, reason);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	return fp_tc_forward(skb, &p, &v, &nh, stats);
 }
 
 /*
  * Clsact egress, policy conntrack: the proof the manager waits for after a
- * ruleset change. A packet here went through the kernel's forward and
- * postrouting hooks, so the firewall accepted it; if its translated tuple
- * is listed in fp_rechecks, stamp the entry. Never changes the packet.
+ * ruleset change. A packet here that arrived on another interface went
+ * through the kernel's forward and postrouting hooks, so the firewall
+ * accepted it; if its translated tuple is listed in fp_rechecks, stamp the
+ * entry. Only the headers are read (GSO and paged skbs included), the
+ * packet is never changed, and later filters still run (TC_ACT_UNSPEC).
  */
 SEC("tc")
-int fastpath_tc_egress(struct __sk_buff *skb)
+int fastpath_egress(struct __sk_buff *skb)
 {
 	struct fp_config *cfg = fp_config_get();
+	struct fp_recheck *recheck;
 	struct fp_flow_key key;
 	struct fp_pkt p = {};
 	struct fp_l4 l4;
 	void *data, *data_end;
-	__u64 *seen;
+	__u64 now;
 
-	if (!cfg || !(cfg->flags & FP_CONFIG_RECHECK))
-		return TC_ACT_OK;
+	if (!cfg || !(cfg->flags & FP_CONFIG_RECHECK) || !skb->ingress_ifindex)
+		return TC_ACT_UNSPEC;
 	fp_tc_pull_headers(skb);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	if (fp_parse_l2(data, data_end, &p) != FP_OK || fp_check_l3(data, data_end, &p) != FP_OK)
-		return TC_ACT_OK;
+	if (fp_parse_l2(data, data_end, &p) != FP_OK || !fp_headers_unfragmented(data, data_end, &p))
+		return TC_ACT_UNSPEC;
 	if (fp_flow_key_of(data, data_end, &p, skb->ifindex, &key, &l4) != FP_OK)
-		return TC_ACT_OK;
-	seen = bpf_map_lookup_elem(&fp_rechecks, &key);
-	if (seen && !*seen)
-		*seen = bpf_ktime_get_coarse_ns();
-	return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
+	recheck = bpf_map_lookup_elem(&fp_rechecks, &key);
+	if (!recheck || recheck->seen_ns || recheck->ingress != skb->ingress_ifindex)
+		return TC_ACT_UNSPEC;
+	now = bpf_ktime_get_coarse_ns();
+	if (now >= recheck->not_before_ns)
+		recheck->seen_ns = now;
+	return TC_ACT_UNSPEC;
 }

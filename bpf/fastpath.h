@@ -14,7 +14,7 @@
 /* Pinned map and program names: user space finds them by these names. */
 #define FP_PROG_XDP        "fastpath_xdp"
 #define FP_PROG_TC         "fastpath_tc"
-#define FP_PROG_TC_EGRESS  "fastpath_tc_egress"
+#define FP_PROG_TC_EGRESS  "fastpath_egress" /* the kernel keeps 15 characters of a name */
 #define FP_MAP_CONFIG      "fp_config"
 #define FP_MAP_IFACES      "fp_ifaces"
 #define FP_MAP_IFACES_HIGH "fp_ifaces_high"
@@ -65,7 +65,9 @@
 #define FP_PASS_FIB_NO_ROUTE    23 /* BPF_FIB_LKUP_RET_NOT_FWDED otherwise: no route, broadcast or other non-unicast route */
 #define FP_PASS_TCP_CONTROL     24 /* policy conntrack: SYN, FIN or RST, which conntrack must see */
 #define FP_PASS_VALVE           25 /* policy conntrack: the manager's heartbeat is stale, all to the kernel */
-#define FP_REASON_COUNT         26
+#define FP_PASS_EGRESS_CHANGED  26 /* policy conntrack: a source-NATed flow's route leaves by another
+				    * interface now; the kernel drops a masqueraded one and re-translates */
+#define FP_REASON_COUNT         27
 
 #define FP_REASON_NAMES { \
 	"not_ip", "malformed", "ip_options", "fragment", "ipv6_exthdr", "ttl", \
@@ -73,7 +75,7 @@
 	"not_offloaded", "tc_handoff", "local", "blackhole", "unreachable", \
 	"prohibit", "forwarding_disabled", "unsupported_lwt", "no_neigh", \
 	"frag_needed", "no_src_addr", "fib_other", "no_route", "tcp_control", \
-	"valve" }
+	"valve", "egress_changed" }
 
 /* fp_stats value: one per interface slot, per CPU (BPF_MAP_TYPE_PERCPU_ARRAY). */
 struct fp_stats {
@@ -108,13 +110,16 @@ _Static_assert(sizeof(struct fp_iface) == 12, "fp_iface layout");
 #define FP_CONFIG_IPV4 (1u << 0)
 #define FP_CONFIG_IPV6 (1u << 1)
 #define FP_CONFIG_RECHECK (1u << 2) /* fp_rechecks has entries: the egress program looks */
+#define FP_CONFIG_NFT_GEN (1u << 3) /* nft_gen holds the ruleset generation the flows were admitted under */
 struct fp_config {
 	__u32 flags;        /* FP_CONFIG_* */
 	__u32 fib_gen;      /* bumped by the manager on every route, neighbour or link change */
 	__u64 heartbeat_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the manager's last beat */
 	__u64 valve_ns;     /* policy conntrack: an older heartbeat passes everything */
+	__u32 nft_gen;      /* manager only: nftables generation id (NFTA_GEN_ID, as sent) */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct fp_config) == 24, "fp_config layout");
+_Static_assert(sizeof(struct fp_config) == 32, "fp_config layout");
 
 /* fp_devmap (BPF_MAP_TYPE_DEVMAP_HASH): key __u32 ifindex -> value. The
  * manager lists only egress devices that take XDP frames (ndo_xdp_xmit).
@@ -173,7 +178,7 @@ struct fp_flow {
 	__u32  nh_len_ok;    /* the largest IP length the lookup approved (MTU) */
 	__u8   nh_dmac[6];
 	__u8   nh_smac[6];
-	__u32  pad;
+	__u32  snat_egress;  /* source NAT: the egress the kernel translated for (else 0) */
 	/* accounting, written by the programs */
 	__u64  last_seen_ns; /* bpf_ktime_get_coarse_ns */
 	__u64  packets;
@@ -185,11 +190,20 @@ _Static_assert(sizeof(struct fp_flow) == 96, "fp_flow layout");
  * fp_rechecks (policy conntrack): after a firewall ruleset change the
  * manager takes its flows off the fast path and lists here how each
  * direction leaves the router once translated (key: egress ifindex and the
- * post-NAT tuple, in fp_flow_key layout). The TC egress program stamps the
- * value (__u64, bpf_ktime_get_coarse_ns) when such a packet leaves: the
- * kernel forwarded it, so the new ruleset accepts that direction, and the
- * manager may mirror it again.
+ * post-NAT tuple, in fp_flow_key layout). The TC egress program stamps
+ * seen_ns when such a packet leaves, arrived on `ingress` (so not made by
+ * the router itself) no earlier than not_before_ns (so not one the fast path
+ * was forwarding while the manager took the flow off): the kernel forwarded
+ * it, the new ruleset accepts that direction, and the manager may mirror
+ * it again.
  */
+struct fp_recheck {
+	__u64 not_before_ns; /* bpf_ktime_get_coarse_ns clock */
+	__u64 seen_ns;       /* 0 until proven */
+	__u32 ingress;       /* the ifindex the direction arrives on */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct fp_recheck) == 24, "fp_recheck layout");
 
 /* fp_local_addrs: the router's own addresses (key -> __u32 ifindex), kept by
  * the manager. Consulted only when bpf_fib_lookup says "not forwarded", to

@@ -189,6 +189,24 @@ static __always_inline int fp_check_ipv6(void *data, void *data_end, const struc
 	return FP_OK;
 }
 
+/* Egress: an IPv4 header without options or fragmentation, or an IPv6
+ * header, within the linear area; the payload is not looked at (a GSO skb
+ * carries many segments, a paged one keeps them out of the linear area). */
+static __always_inline int fp_headers_unfragmented(void *data, void *data_end, const struct fp_pkt *p)
+{
+	if (p->family == FP_AF_INET) {
+		struct iphdr *iph = data + p->l3_off;
+
+		if ((void *)(iph + 1) > data_end)
+			return 0;
+		return iph->version == 4 && iph->ihl == 5 && !(iph->frag_off & bpf_htons(FP_IP_MF | FP_IP_OFFSET));
+	} else {
+		struct ipv6hdr *ip6h = data + p->l3_off;
+
+		return (void *)(ip6h + 1) <= data_end && ip6h->version == 6;
+	}
+}
+
 static __always_inline int fp_check_l3(void *data, void *data_end, const struct fp_pkt *p)
 {
 	if (p->family == FP_AF_INET)

@@ -51,15 +51,20 @@ public struct AttachedState: Equatable {
     public var ifindex: UInt32
     /// Our XDP program and its mode; nil when none is attached.
     public var xdp: XDPMode?
-    /// Our TC (clsact ingress) filter is attached.
+    /// Our clsact filters are attached, ingress and egress.
     public var tc: Bool
+    /// Only one of them is (an attach that failed half way, or a daemon of
+    /// an older version): attached again when wanted, removed when not.
+    public var tcPartial: Bool
     /// Our `fp_ifaces` entry for this ifindex; nil when there is none.
     public var entry: InterfaceEntry?
 
-    public init(ifindex: UInt32, xdp: XDPMode? = nil, tc: Bool = false, entry: InterfaceEntry? = nil) {
+    public init(ifindex: UInt32, xdp: XDPMode? = nil, tc: Bool = false, tcPartial: Bool = false,
+                entry: InterfaceEntry? = nil) {
         self.ifindex = ifindex
         self.xdp = xdp
         self.tc = tc
+        self.tcPartial = tcPartial
         self.entry = entry
     }
 
@@ -76,5 +81,5 @@ public struct AttachedState: Equatable {
     }
 
     /// Nothing of ours on this interface.
-    public var isEmpty: Bool { xdp == nil && !tc && entry == nil }
+    public var isEmpty: Bool { xdp == nil && !tc && !tcPartial && entry == nil }
 }

@@ -299,7 +299,7 @@ public enum ReconcilePlanner {
             if want.tc && !have.tc { tcAttach.append(.attachTC(ifindex: ifindex)) }
             if let old = have.xdp, old != want.xdp, present { xdpDetach.append(.detachXDP(ifindex: ifindex, mode: old)) }
             if let new = want.xdp, new != have.xdp { xdpAttach.append(.attachXDP(ifindex: ifindex, mode: new)) }
-            if have.tc && !want.tc && present { tcDetach.append(.detachTC(ifindex: ifindex)) }
+            if (have.tc || have.tcPartial) && !want.tc && present { tcDetach.append(.detachTC(ifindex: ifindex)) }
             if have.entry != nil && want.entry == nil { entryRemove.append(.removeInterfaceEntry(ifindex: ifindex)) }
         }
 

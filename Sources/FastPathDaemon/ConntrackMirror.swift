@@ -28,6 +28,9 @@ final class ConntrackMirror {
     /// The ingress interfaces in policy conntrack: only their directions
     /// are worth mirroring (others never consult the flow table).
     var interfaces: Set<UInt32> = []
+    /// Every interface with fastpath's programs, so with its egress program:
+    /// where a held direction can prove itself.
+    var egressInterfaces: Set<UInt32> = []
     /// Flows not mirrored because the table was full (they stay in the kernel).
     private(set) var refusedForFullTable = 0
 
@@ -48,6 +51,9 @@ final class ConntrackMirror {
     /// Until the first full resync: directions an earlier daemon held are
     /// held again rather than mirrored.
     private var adopting = true
+    /// A ruleset change was seen (or happened before this daemon started):
+    /// dumps admit nothing new.
+    private var rulesetChanged = false
 
     init(dataPath: DataPath, log: Log) throws(FastPathError) {
         self.dataPath = dataPath
@@ -65,6 +71,7 @@ final class ConntrackMirror {
         routes = try RouteLookup()
         firewall = try FirewallMonitor()
         held = HeldFlows(dataPath: dataPath)
+        checkRulesetUnchangedSinceLastDaemon()
     }
 
     var fileDescriptor: Int32 { monitor.fileDescriptor }
@@ -78,7 +85,7 @@ final class ConntrackMirror {
         do {
             try monitor.receive { event in
                 switch event {
-                case .new(let entry), .update(let entry): self.consider(entry)
+                case .new(let entry), .update(let entry): self.consider(entry, fromDump: false)
                 case .destroy(let entry): self.remove(entry.original)
                 case .overflow: overflowed = true
                 }
@@ -93,44 +100,61 @@ final class ConntrackMirror {
     }
 
     /// Takes every mirrored flow off the fast path when the ruleset changed,
-    /// and holds it.
+    /// and holds it. From then on a conntrack dump admits nothing new: an
+    /// entry in it may predate the change, and only an event (delivered
+    /// when a packet of the connection passes conntrack's confirm hook,
+    /// after the firewall) says the new rules let it through.
     func receiveFirewallChanges() {
-        let changed: Bool
+        var change: (changed: Bool, generation: UInt32?)
         do {
-            changed = try firewall.receiveRulesetChanged()
+            change = try firewall.receiveRulesetChanges()
         } catch {
             log.error("nftables events: \(error.description)")
-            changed = true
+            change = (true, nil)
         }
-        guard changed, !mirrored.isEmpty || held.count > 0 else { return }
-        log.info("firewall ruleset changed: \(mirrored.count) flows back to the kernel path until the new rules pass them")
-        do {
-            try held.restartAll()
-        } catch {
-            log.error("recheck held flows: \(error.description)")
+        guard change.changed else { return }
+        rulesetChanged = true
+        if !mirrored.isEmpty || held.count > 0 {
+            log.info("firewall ruleset changed: \(mirrored.count) flows back to the kernel path until the new rules pass them")
         }
+        held.restartAll()
         for (tuple, flow) in mirrored {
             for key in flow.keys { _ = try? dataPath.removeFlow(key) }
-            do {
-                try held.hold(tuple, flow.directions, zone: flow.zone)
-            } catch {
-                log.warning("hold flow: \(error.description); it stays in the kernel path")
-            }
+            held.hold(tuple, flow.directions, zone: flow.zone) { egressInterfaces.contains($0.egress.ingress) }
         }
         mirrored.removeAll()
+        recordRulesetGeneration(change.generation ?? (try? firewall.currentGeneration()))
+    }
+
+    /// Pins the generation the flows are admitted under (nil: unknown).
+    private func recordRulesetGeneration(_ generation: UInt32?) {
+        do {
+            try dataPath.setAdmittedRulesetGeneration(generation)
+        } catch {
+            log.warning("record the nftables generation: \(error.description)")
+        }
+    }
+
+    /// At start: if the ruleset changed while no daemon watched (or nobody
+    /// recorded under which ruleset the pinned flows were admitted), what an
+    /// earlier daemon mirrored or held proves nothing now.
+    private func checkRulesetUnchangedSinceLastDaemon() {
+        let current = try? firewall.currentGeneration()
+        let recorded = try? dataPath.admittedRulesetGeneration()
+        let leftovers = ((try? dataPath.flowCount()) ?? 0) > 0
+        if current == nil || recorded == nil ? leftovers : recorded != current {
+            log.info("firewall ruleset changed since flows were admitted: they start again in the kernel path")
+            _ = try? dataPath.pruneFlows(keeping: [])
+            _ = try? dataPath.pruneRechecks(keeping: [])
+            rulesetChanged = true
+        }
+        recordRulesetGeneration(current)
     }
 
     /// Heartbeat: mirrors again the held directions the new rules let through.
     func readmitProvenFlows() {
         guard held.count > 0 else { return }
-        let proven: [(tuple: ConntrackTuple, direction: FlowDirection, zone: UInt16)]
-        do {
-            proven = try held.takeProven()
-        } catch {
-            log.warning("recheck held flows: \(error.description)")
-            return
-        }
-        for (tuple, direction, zone) in proven where add(direction) {
+        for (tuple, direction, zone) in held.takeProven() where add(direction) {
             var flow = mirrored[tuple] ?? Mirrored(directions: [], zone: zone, proto: tuple.proto)
             flow.directions.append(direction)
             mirrored[tuple] = flow
@@ -143,7 +167,7 @@ final class ConntrackMirror {
         do {
             try monitor.dumpAll { entry in
                 seen.insert(entry.original)
-                self.consider(entry)
+                self.consider(entry, fromDump: true)
             }
         } catch {
             log.error("conntrack dump: \(error.description)")
@@ -151,7 +175,7 @@ final class ConntrackMirror {
         }
         for tuple in Array(mirrored.keys) where !seen.contains(tuple) { remove(tuple) }
         do {
-            _ = try held.keepOnly(seen)
+            try held.keepOnly(seen)
         } catch {
             log.error("prune recheck table: \(error.description)")
         }
@@ -168,7 +192,7 @@ final class ConntrackMirror {
         }
     }
 
-    private func consider(_ entry: ConntrackEntry) {
+    private func consider(_ entry: ConntrackEntry, fromDump: Bool) {
         let connection = ConntrackMirror.tracked(entry)
         guard FlowMirror.isEligible(connection) else {
             remove(entry.original)
@@ -181,11 +205,9 @@ final class ConntrackMirror {
         for direction in FlowMirror.entries(of: connection, originalIngress: originalIngress, replyIngress: replyIngress)
         where interfaces.contains(direction.key.ingress) {
             if adopting && held.isHeldByEarlierDaemon(direction) {
-                do {
-                    try held.adopt(entry.original, direction, zone: entry.zone)
-                } catch {
-                    log.warning("hold flow: \(error.description); it stays in the kernel path")
-                }
+                held.adopt(entry.original, direction, zone: entry.zone)
+            } else if fromDump && rulesetChanged {
+                continue // may predate the change: wait for an event
             } else if add(direction) {
                 directions.append(direction)
             }
@@ -207,7 +229,7 @@ final class ConntrackMirror {
     /// Writes a direction into `fp_flows`; false if it stays in the kernel.
     private func add(_ direction: FlowDirection) -> Bool {
         do {
-            try dataPath.addFlow(direction.key, rewrite: direction.rewrite)
+            try dataPath.addFlow(direction.key, rewrite: direction.rewrite, egress: direction.egress.ingress)
             return true
         } catch {
             if error.isAlreadyPresent { return true } // left by an earlier daemon: adopt it

@@ -272,6 +272,12 @@ public final class Daemon {
         guard usesConntrack else {
             conntrack?.removeAll()
             conntrack = nil
+            // Whatever an earlier daemon held: the egress program stops looking.
+            ignoringErrors { () throws(FastPathError) in
+                _ = try dataPath.pruneRechecks(keeping: [])
+                try dataPath.setRechecking(false)
+                try dataPath.setAdmittedRulesetGeneration(nil)
+            }
             return
         }
         if conntrack == nil {
@@ -290,6 +296,7 @@ public final class Daemon {
             if let ifindex = interface.ifindex { interfaces.insert(ifindex) }
         }
         conntrack.log = log
+        conntrack.egressInterfaces = Set(plan.interfaces.filter { $0.mode != .none }.compactMap { $0.ifindex })
         if interfaces != conntrack.interfaces {
             conntrack.interfaces = interfaces
             conntrack.resync()

@@ -13,13 +13,13 @@ enum KernelSurvey {
         return nil
     }
 
-    /// Whether either of fastpath's clsact filters is there (so that a
-    /// leaving interface loses both).
-    static func hasOurTC(ifindex: UInt32) -> Bool {
+    /// How many of fastpath's two clsact filters (ingress, egress) are there.
+    static func ourTCFilters(ifindex: UInt32) -> Int {
+        var count = 0
         for hook in [TCAttachment.Hook.ingress, .egress] {
-            if let id = try? TCAttachment.query(ifindex: ifindex, hook: hook), isOurs(id) { return true }
+            if let id = try? TCAttachment.query(ifindex: ifindex, hook: hook), isOurs(id) { count += 1 }
         }
-        return false
+        return count
     }
 
     static func isOurs(_ programID: UInt32) -> Bool {
@@ -31,7 +31,9 @@ enum KernelSurvey {
     static func attachedState(of ifindexes: [UInt32], entries: [DataPath.InterfaceEntry]) -> [UInt32: AttachedState] {
         var result: [UInt32: AttachedState] = [:]
         for ifindex in ifindexes {
-            let state = AttachedState(ifindex: ifindex, xdp: xdpMode(ifindex: ifindex), tc: hasOurTC(ifindex: ifindex))
+            let filters = ourTCFilters(ifindex: ifindex)
+            let state = AttachedState(ifindex: ifindex, xdp: xdpMode(ifindex: ifindex), tc: filters == 2,
+                                      tcPartial: filters == 1)
             if !state.isEmpty { result[ifindex] = state }
         }
         for entry in entries {

@@ -64,22 +64,22 @@ extension BPFProgram {
     }
 
     /// Runs this TC (`sched_cls`) program on `frame` as an skb received on
-    /// `ingressIfindex`.
+    /// `ingressIfindex` (and, for an egress program, leaving on `deviceIfindex`).
     ///
     /// The `__sk_buff` context sets `ifindex` (the kernel looks the device up
     /// in the current namespace and makes it `skb->dev`, so helpers such as
-    /// `bpf_fib_lookup` use it; 0 or 1 means loopback) and `ingress_ifindex`
-    /// (`skb->skb_iif`) to the same value. The output is the frame from the
-    /// Ethernet header on.
+    /// `bpf_fib_lookup` use it; 0 or 1 means loopback) to `deviceIfindex`,
+    /// by default `ingressIfindex`, and `ingress_ifindex` (`skb->skb_iif`) to
+    /// `ingressIfindex`. The output is the frame from the Ethernet header on.
     public func testRunSKB(
-        frame: [UInt8], ingressIfindex: UInt32, repeat: UInt32 = 1
+        frame: [UInt8], ingressIfindex: UInt32, deviceIfindex: UInt32? = nil, repeat: UInt32 = 1
     ) throws(FastPathError) -> BPFTestRunResult {
         var output = [UInt8](repeating: 0, count: frame.count + 256)
         var outLength: UInt32 = 0, retval: UInt32 = 0, duration: UInt32 = 0
         let capacity = UInt32(output.count)
         let rc = frame.withUnsafeBytes { inBytes in
             output.withUnsafeMutableBytes { outBytes in
-                fp_test_run_skb(fd, inBytes.baseAddress, UInt32(inBytes.count), ingressIfindex, ingressIfindex,
+                fp_test_run_skb(fd, inBytes.baseAddress, UInt32(inBytes.count), deviceIfindex ?? ingressIfindex, ingressIfindex,
                                 `repeat`, outBytes.baseAddress, capacity, &outLength, &retval, &duration)
             }
         }

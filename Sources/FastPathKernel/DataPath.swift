@@ -64,7 +64,7 @@ public final class DataPath {
 
     public func setFamilies(ipv4: Bool, ipv6: Bool) throws(FastPathError) {
         let flags = (ipv4 ? FP_CONFIG_IPV4 : 0) | (ipv6 ? FP_CONFIG_IPV6 : 0)
-        try updateConfig { $0.flags = flags | ($0.flags & FP_CONFIG_RECHECK) }
+        try updateConfig { $0.flags = flags | ($0.flags & (FP_CONFIG_RECHECK | FP_CONFIG_NFT_GEN)) }
     }
 
     /// Invalidates every flow's cached next hop: the next packet of each
@@ -209,12 +209,15 @@ extension DataPath {
     /// Mirrors one flow direction; an existing entry is left as it is (its
     /// next-hop cache and counters belong to the programs). Throws E2BIG
     /// when the table is full.
-    public func addFlow(_ key: FlowKey, rewrite: FlowRewrite) throws(FastPathError) {
+    /// With source NAT, `egress` is the interface the kernel translated
+    /// for: a route that leaves by another one passes packets to the kernel.
+    public func addFlow(_ key: FlowKey, rewrite: FlowRewrite, egress: UInt32 = 0) throws(FastPathError) {
         var value = fp_flow()
         if let source = rewrite.source {
             value.nat_src = DataPath.addressKey(source.address).addr
             value.nat_sport = source.port.bigEndian
             value.flags |= FP_FLOW_SNAT
+            value.snat_egress = egress
         }
         if let destination = rewrite.destination {
             value.nat_dst = DataPath.addressKey(destination.address).addr
@@ -277,16 +280,22 @@ extension DataPath {
 
 extension DataPath {
     /// Lists a held flow direction by how it leaves the router (`egress`:
-    /// the egress interface as `ingress`, the translated tuple); the egress
-    /// program stamps it when the kernel forwards such a packet.
-    public func addRecheck(_ egress: FlowKey) throws(FastPathError) {
-        try rechecks.update(key: DataPath.flowKey(egress), value: UInt64(0), flags: .any)
+    /// the egress interface as `ingress`, the translated tuple) and where it
+    /// arrives (`ingress`); the egress program stamps it when the kernel
+    /// forwards such a packet from `notBeforeMilliseconds` from now on.
+    /// Listing it again resets the stamp.
+    public func addRecheck(_ egress: FlowKey, ingress: UInt32, notBeforeMilliseconds: UInt64) throws(FastPathError) {
+        var value = fp_recheck()
+        // The program's clock is the coarse one, up to a tick behind: 0 is "at once".
+        value.not_before_ns = notBeforeMilliseconds == 0 ? 0 : MonotonicClock.nanoseconds &+ notBeforeMilliseconds &* 1_000_000
+        value.ingress = ingress
+        try rechecks.update(key: DataPath.flowKey(egress), value: value, flags: .any)
     }
 
     /// Whether the kernel forwarded a packet of `egress` since it was
     /// listed: nil when it is not listed.
     public func recheckPassed(_ egress: FlowKey) throws(FastPathError) -> Bool? {
-        try rechecks.lookup(key: DataPath.flowKey(egress), as: UInt64.self).map { $0 != 0 }
+        try rechecks.lookup(key: DataPath.flowKey(egress), as: fp_recheck.self).map { $0.seen_ns != 0 }
     }
 
     public func removeRecheck(_ egress: FlowKey) throws(FastPathError) {
@@ -301,5 +310,22 @@ extension DataPath {
     /// Turns the egress program's lookups on (entries are listed) or off.
     public func setRechecking(_ on: Bool) throws(FastPathError) {
         try updateConfig { $0.flags = on ? $0.flags | FP_CONFIG_RECHECK : $0.flags & ~FP_CONFIG_RECHECK }
+    }
+
+    /// The nftables ruleset generation the mirrored flows were admitted
+    /// under, as the daemon recorded it (nil: none recorded). Pinned with
+    /// the maps, so a restarted daemon can tell whether the firewall changed
+    /// while no daemon watched.
+    public func admittedRulesetGeneration() throws(FastPathError) -> UInt32? {
+        guard let value = try config.lookup(key: UInt32(0), as: fp_config.self),
+              value.flags & FP_CONFIG_NFT_GEN != 0 else { return nil }
+        return value.nft_gen
+    }
+
+    public func setAdmittedRulesetGeneration(_ generation: UInt32?) throws(FastPathError) {
+        try updateConfig {
+            $0.nft_gen = generation ?? 0
+            $0.flags = generation == nil ? $0.flags & ~FP_CONFIG_NFT_GEN : $0.flags | FP_CONFIG_NFT_GEN
+        }
     }
 }

@@ -4,54 +4,81 @@ import CNetlink
 /// Tells the daemon when the nftables ruleset changes: every committed
 /// nf_tables transaction (`nft -f`, an fw4 reload, a rule added by hand, a
 /// set element added from user space) ends with an `NFT_MSG_NEWGEN`
-/// notification on NFNLGRP_NFTABLES. Elements that rules add to sets from
-/// the data path are not notified, so busy dynamic sets cost nothing here.
-/// iptables-legacy rules live outside nf_tables and are not seen.
+/// notification on NFNLGRP_NFTABLES, carrying the new generation id.
+/// Elements that rules add to sets from the data path are not notified, so
+/// busy dynamic sets cost nothing here. iptables-legacy rules live outside
+/// nf_tables and are not seen.
 ///
-/// One non-blocking `NETLINK_NETFILTER` socket in the namespace of the
-/// thread that creates the monitor; nothing is parsed beyond the message
-/// header.
+/// Two `NETLINK_NETFILTER` sockets in the namespace of the thread that
+/// creates the monitor: a non-blocking one for the notifications, and one
+/// for `NFT_MSG_GETGEN` requests. Nothing is parsed beyond the generation.
 public final class FirewallMonitor {
     private let events: NetlinkSocket
-    private let counter = GenerationCounter()
+    private let queries: NetlinkSocket
+    private let watcher = GenerationWatcher()
 
-    /// The socket's descriptor, for `poll` (`POLLIN`).
+    /// The event socket's descriptor, for `poll` (`POLLIN`).
     public var fileDescriptor: Int32 { events.fileDescriptor }
 
     public init() throws(FastPathError) {
         let events = try NetlinkSocket(protocol: NETLINK_NETFILTER, purpose: "nftables events")
+        let queries = try NetlinkSocket(protocol: NETLINK_NETFILTER, purpose: "nftables generation")
         nl_socket_disable_seq_check(events.handle)
         try netlinkCheck(nl_socket_set_nonblocking(events.handle), "make nftables event socket non-blocking")
         try netlinkCheck(nl_socket_add_membership(events.handle, Int32(NFNLGRP_NFTABLES.rawValue)),
                          "join nftables multicast group", subject: nil)
-        counter.attach(to: events)
+        watcher.attach(to: events)
+        watcher.attach(to: queries)
         self.events = events
+        self.queries = queries
     }
 
-    /// Drains the pending notifications without blocking. True when a
+    /// The ruleset's current generation id (`NFT_MSG_GETGEN`).
+    public func currentGeneration() throws(FastPathError) -> UInt32 {
+        watcher.latest = nil
+        let sent = nfnl_send_simple(queries.handle, UInt8(NFNL_SUBSYS_NFTABLES), UInt8(NFT_MSG_GETGEN.rawValue),
+                                    0, UInt8(AF_UNSPEC), 0)
+        try netlinkCheck(sent < 0 ? sent : nl_recvmsgs_default(queries.handle), "read the nftables generation",
+                         subject: nil)
+        guard let generation = watcher.latest else {
+            throw FastPathError("read the nftables generation", code: .netlink(NLE_MSG_TRUNC),
+                                hint: "is nf_tables loaded?")
+        }
+        return generation
+    }
+
+    /// Drains the pending notifications without blocking. `changed` when a
     /// ruleset transaction was committed since the last call, or when
-    /// notifications were lost (which may have hidden one).
-    public func receiveRulesetChanged() throws(FastPathError) -> Bool {
-        counter.generations = 0
+    /// notifications were lost (which may have hidden one); `generation` is
+    /// the newest id seen, if any.
+    public func receiveRulesetChanges() throws(FastPathError) -> (changed: Bool, generation: UInt32?) {
+        watcher.generations = 0
+        watcher.latest = nil
         var overflowed = false
         if let failure = events.drain(limit: 256, what: "nftables events", overflow: { overflowed = true }) {
             throw failure
         }
-        return overflowed || counter.generations > 0
+        return (overflowed || watcher.generations > 0, overflowed ? nil : watcher.latest)
     }
 }
 
-/// Counts `NFT_MSG_NEWGEN` messages (the end of a committed transaction).
-private final class GenerationCounter {
+/// Reads `NFT_MSG_NEWGEN` messages (the end of a committed transaction, and
+/// the answer to GETGEN).
+private final class GenerationWatcher {
     var generations = 0
+    var latest: UInt32?
 
-    /// Passed unretained: the counter must outlive the socket.
+    /// Passed unretained: the watcher must outlive the socket.
     func attach(to socket: NetlinkSocket) {
         nl_socket_modify_cb(socket.handle, NL_CB_VALID, NL_CB_CUSTOM, { message, argument in
             guard let message, let argument, let header = nlmsg_hdr(message) else { return Int32(NL_SKIP.rawValue) }
-            if Int32(nfnlmsg_subsys(header)) == NFNL_SUBSYS_NFTABLES
-                && UInt32(nfnlmsg_subtype(header)) == NFT_MSG_NEWGEN.rawValue {
-                Unmanaged<GenerationCounter>.fromOpaque(argument).takeUnretainedValue().generations += 1
+            guard Int32(nfnlmsg_subsys(header)) == NFNL_SUBSYS_NFTABLES,
+                  UInt32(nfnlmsg_subtype(header)) == NFT_MSG_NEWGEN.rawValue else { return Int32(NL_OK.rawValue) }
+            let watcher = Unmanaged<GenerationWatcher>.fromOpaque(argument).takeUnretainedValue()
+            watcher.generations += 1
+            // The id as sent (big endian): compared, never interpreted.
+            if let attribute = nlmsg_find_attr(header, Int32(MemoryLayout<nfgenmsg>.size), Int32(NFTA_GEN_ID.rawValue)) {
+                watcher.latest = nla_get_u32(attribute)
             }
             return Int32(NL_OK.rawValue)
         }, Unmanaged.passUnretained(self).toOpaque())

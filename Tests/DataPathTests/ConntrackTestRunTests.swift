@@ -78,7 +78,7 @@ final class ConntrackTestRunTests: XCTestCase {
     func assertPassed(_ frame: [UInt8], _ reason: String, file: StaticString = #filePath, line: UInt = #line) throws {
         try both { xdp in
             let outcome = try run(frame, xdp: xdp)
-            XCTAssertEqual(outcome.action, xdp ? XDPAction.pass.rawValue : TCAction.ok.rawValue, file: file, line: line)
+            XCTAssertEqual(outcome.action, xdp ? XDPAction.pass.rawValue : TCAction.unspec.rawValue, file: file, line: line)
             XCTAssertEqual(outcome.frame, frame, "untouched", file: file, line: line)
             XCTAssertEqual(outcome.lan.passed(reason), 1, "\(xdp ? "xdp" : "tc"): \(reason)", file: file, line: line)
             XCTAssertEqual(outcome.lan.forwardedPackets, 0, file: file, line: line)
@@ -146,26 +146,34 @@ final class ConntrackTestRunTests: XCTestCase {
     // MARK: the recheck after a ruleset change
 
     /// The egress program stamps a listed direction when one of its packets
-    /// leaves on the listed interface, only while lookups are on, and never
-    /// changes the packet.
+    /// that arrived on the direction's ingress leaves on the listed
+    /// interface after the grace time, only while lookups are on; it never
+    /// changes the packet and lets later filters run.
     func testTheEgressProgramStampsListedDirectionsOnly() throws {
         let frame = outbound()
         let listed = key(of: frame, ingress: wanIndex)
-        try dataPath.addRecheck(listed)
-        func leave(_ bytes: [UInt8], on ifindex: UInt32) throws {
+        try dataPath.addRecheck(listed, ingress: lanIndex, notBeforeMilliseconds: 0)
+        func leave(_ bytes: [UInt8], on ifindex: UInt32, from ingress: UInt32? = nil) throws {
             let result = try lab.inside(lab.router) { [self] in
-                try dataPath.tcEgress.testRunSKB(frame: bytes, ingressIfindex: ifindex)
+                try dataPath.tcEgress.testRunSKB(frame: bytes, ingressIfindex: ingress ?? lanIndex, deviceIfindex: ifindex)
             }
-            XCTAssertEqual(result.returnValue, 0, "TC_ACT_OK")
+            XCTAssertEqual(result.returnValue, TCAction.unspec.rawValue, "later filters run")
             XCTAssertEqual(result.frame, bytes, "the packet is left as it is")
         }
         try leave(frame.bytes, on: wanIndex)
         XCTAssertEqual(try dataPath.recheckPassed(listed), false, "lookups are off")
         try dataPath.setRechecking(true)
         try leave(frame.bytes, on: lanIndex)
+        try leave(frame.bytes, on: wanIndex, from: wanIndex)
+        try leave(frame.bytes, on: wanIndex, from: 0)
         try leave(outbound(tcp: 0x11).bytes, on: wanIndex)
         try leave(outbound(family: .ipv6).bytes, on: wanIndex)
-        XCTAssertEqual(try dataPath.recheckPassed(listed), false, "another interface, a FIN, another flow")
+        XCTAssertEqual(try dataPath.recheckPassed(listed), false,
+                       "another egress, another ingress, the router's own, a FIN, another flow")
+        try dataPath.addRecheck(listed, ingress: lanIndex, notBeforeMilliseconds: 60_000)
+        try leave(frame.bytes, on: wanIndex)
+        XCTAssertEqual(try dataPath.recheckPassed(listed), false, "within the grace time")
+        try dataPath.addRecheck(listed, ingress: lanIndex, notBeforeMilliseconds: 0)
         try leave(frame.bytes, on: wanIndex)
         XCTAssertEqual(try dataPath.recheckPassed(listed), true)
         try dataPath.setFamilies(ipv4: true, ipv6: true)
@@ -199,6 +207,22 @@ final class ConntrackTestRunTests: XCTestCase {
             translated.sourcePort = 61000
             try assertForwarded(frame, expected: translated.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
         }
+    }
+
+    /// A source-NATed flow whose route now leaves by another interface than
+    /// the one the kernel translated for goes to the kernel (which drops a
+    /// masqueraded one); on the interface it was translated for it is carried.
+    func testSourceNATIsCarriedOnlyOutOfTheInterfaceItWasTranslatedFor() throws {
+        let frame = outbound(tcp: nil)
+        let rewrite = FlowRewrite(source: .init(address: routerWAN, port: 61000))
+        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: rewrite, egress: lanIndex)
+        try assertPassed(frame.bytes, "egress_changed")
+        _ = try dataPath.removeFlow(key(of: frame, ingress: lanIndex))
+        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: rewrite, egress: wanIndex)
+        var translated = frame
+        translated.src = routerWAN
+        translated.sourcePort = 61000
+        try assertForwarded(frame, expected: translated.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
     }
 
     func testUDPWithoutChecksumKeepsNone() throws {
@@ -289,7 +313,7 @@ final class ConntrackTestRunTests: XCTestCase {
         // The cache approved 160 bytes only: this one is checked again, against the new MTU.
         try both { xdp in
             let outcome = try run(frame.bytes, xdp: xdp)
-            XCTAssertEqual(outcome.action, xdp ? XDPAction.pass.rawValue : TCAction.ok.rawValue)
+            XCTAssertEqual(outcome.action, xdp ? XDPAction.pass.rawValue : TCAction.unspec.rawValue)
             XCTAssertEqual(outcome.lan.passed("frag_needed"), 1)
         }
     }

@@ -337,6 +337,22 @@ final class ReconcilePlannerTests: XCTestCase {
         XCTAssertEqual(after.steps, [.detachTC(ifindex: 3), .removeInterfaceEntry(ifindex: 3)])
     }
 
+    /// One clsact filter of two (an attach that failed half way, an older
+    /// daemon): both are attached when the interface is wanted, and what is
+    /// there is removed when it is not.
+    func testHalfAttachedTCIsCompletedOrRemoved() {
+        let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", mac: macA, xdpFeatures: []),
+                                      ViewLink(ifindex: 4, name: "eth1", mac: macB, xdpFeatures: [])])
+        let entry = InterfaceEntry(mac: macA, slot: 1, flags: 2)
+        let wanted = plan(config(iface("lan", "eth0", mode: .tc)), view,
+                          attached: [AttachedState(ifindex: 3, tcPartial: true, entry: entry)])
+        XCTAssertEqual(wanted.steps, [.attachTC(ifindex: 3)])
+        let leaving = plan(config(iface("lan", "eth0", mode: .tc)), view,
+                           attached: [AttachedState(ifindex: 3, tc: true, entry: entry),
+                                      AttachedState(ifindex: 4, tcPartial: true)])
+        XCTAssertEqual(leaving.steps, [.detachTC(ifindex: 4)])
+    }
+
     func testNewSlotsAvoidEntriesBeingRemoved() {
         let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0"), ViewLink(ifindex: 4, name: "eth1")])
         let attached = [AttachedState(ifindex: 3, tc: true, entry: InterfaceEntry(mac: [], slot: 1, flags: 2))]

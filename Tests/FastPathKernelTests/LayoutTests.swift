@@ -10,7 +10,8 @@ final class LayoutTests: XCTestCase {
     func testABIStructSizes() {
         XCTAssertEqual(MemoryLayout<fp_stats>.size, 8 * (3 + Int(FP_REASON_COUNT)))
         XCTAssertEqual(MemoryLayout<fp_iface>.size, 12)
-        XCTAssertEqual(MemoryLayout<fp_config>.size, 24)
+        XCTAssertEqual(MemoryLayout<fp_config>.size, 32)
+        XCTAssertEqual(MemoryLayout<fp_recheck>.size, 24)
         XCTAssertEqual(MemoryLayout<fp_devmap_val>.size, 8)
         XCTAssertEqual(MemoryLayout<fp_vlan_key>.size, 8)
         XCTAssertEqual(MemoryLayout<fp_vlan_val>.size, 4)

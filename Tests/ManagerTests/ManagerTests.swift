@@ -264,6 +264,9 @@ final class ManagerTests: XCTestCase {
             \toption device 'wan0'
 
             """)
+        // A clsact qdisc someone else made on wan0: fastpath's filters go,
+        // the qdisc stays.
+        try lab.exec(lab.router, "tc", "qdisc", "add", "dev", "wan0", "clsact")
         try manager.startDaemon()
         try manager.waitFor("lan0 in tc, wan0 in xdp-native") {
             let modes = try manager.modes()
@@ -290,11 +293,15 @@ final class ManagerTests: XCTestCase {
         }
         for device in ["lan0", "wan0"] {
             XCTAssertNil(try manager.xdpProgramID(device), "\(device): XDP program left")
-            XCTAssertEqual(try lab.exec(lab.router, "tc", "filter", "show", "dev", device, "ingress"), "",
-                           "\(device): tc filter left")
+            for hook in ["ingress", "egress"] {
+                XCTAssertEqual(try lab.exec(lab.router, "tc", "filter", "show", "dev", device, hook), "",
+                               "\(device): tc filter left at \(hook)")
+            }
         }
-        let qdiscs = try lab.exec(lab.router, "tc", "qdisc", "show")
-        XCTAssertFalse(qdiscs.contains("clsact"), "clsact qdisc left:\n\(qdiscs)")
+        let lanQdiscs = try lab.exec(lab.router, "tc", "qdisc", "show", "dev", "lan0")
+        XCTAssertFalse(lanQdiscs.contains("clsact"), "the clsact qdisc fastpath made is left:\n\(lanQdiscs)")
+        let wanQdiscs = try lab.exec(lab.router, "tc", "qdisc", "show", "dev", "wan0")
+        XCTAssertTrue(wanQdiscs.contains("clsact"), "someone else's clsact qdisc went:\n\(wanQdiscs)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: manager.pinDirectory), "pin directory left")
         XCTAssertFalse(FileManager.default.fileExists(atPath: manager.runDirectory + "/fastpath.pid"), "pid file left")
         // And the kernel still forwards on its own.

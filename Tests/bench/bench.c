@@ -846,7 +846,7 @@ static void measure_costs(void)
 				}
 				/* run -1: check the path */
 				if (f == F_PASS)
-					expect = tc ? TC_ACT_OK : XDP_PASS;
+					expect = tc ? (unsigned)TC_ACT_UNSPEC : XDP_PASS;
 				else
 					expect = tc ? TC_ACT_REDIRECT : XDP_REDIRECT;
 				update(jump, &key, &target[p], "cost jump");
