@@ -397,7 +397,7 @@ static const char *mode_key[M_COUNT] = { "kernel", "xdp-native", "xdp-generic", 
 					 "xdp-generic-conntrack", "tc-conntrack", "reference" };
 static const char *mode_policy[M_COUNT] = { "-", "routing", "routing", "routing", "conntrack", "conntrack",
 					    "conntrack", "-" };
-static int fp_xdp, fp_tc, ref_fwd;
+static int fp_xdp, fp_tc, fp_egress, ref_fwd;
 
 static int is_conntrack(enum mode m)
 {
@@ -418,9 +418,9 @@ static int xdp_attach(unsigned ifindex, int fd, __u32 flags, const char *what)
 	return err;
 }
 
-static int tc_attach(unsigned ifindex, int fd)
+static int tc_attach(unsigned ifindex, int fd, enum bpf_tc_attach_point point)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
 	LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = fd);
 	int err = bpf_tc_hook_create(&hook);
 
@@ -583,7 +583,10 @@ static int set_mode(enum mode m)
 			break;
 		case M_TC:
 		case M_TC_CT:
-			err = tc_attach(idx[i], fp_tc);
+			/* as the daemon does: the egress program too (it runs on
+			 * every packet TC redirects, and returns at once while
+			 * nothing is held after a ruleset change) */
+			err = tc_attach(idx[i], fp_tc, BPF_TC_INGRESS) ?: tc_attach(idx[i], fp_egress, BPF_TC_EGRESS);
 			break;
 		case M_REFERENCE:
 			err = xdp_attach(idx[i], ref_fwd, XDP_FLAGS_DRV_MODE, "reference");
@@ -1282,6 +1285,7 @@ int main(int argc, char **argv)
 	load(&cost);
 	fp_xdp = prog_fd(&fp, FP_PROG_XDP);
 	fp_tc = prog_fd(&fp, FP_PROG_TC);
+	fp_egress = prog_fd(&fp, FP_PROG_TC_EGRESS);
 	fp_stats_fd = map_fd(&fp, FP_MAP_STATS);
 	ref_fwd = prog_fd(&ref, REF_PROG);
 	tg_xmit = prog_fd(&tg, TG_PROG_XMIT);
