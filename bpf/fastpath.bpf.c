@@ -160,6 +160,7 @@ struct fp_verdict {
 	__u32 fib_ifindex;       /* ingress for bpf_fib_lookup */
 	struct fp_flow *flow;    /* policy conntrack: the mirrored flow (else 0) */
 	struct fp_l4 l4;         /* with a flow: where its ports and checksum are */
+	__u64 now;               /* with a flow: the coarse clock, read once per packet */
 };
 
 /*
@@ -183,6 +184,7 @@ static __always_inline int fp_flow_gate(void *data, void *data_end, const struct
 	if (!(iface->flags & FP_IFACE_POLICY_CONNTRACK))
 		return FP_PASS_NOT_OFFLOADED;
 	now = bpf_ktime_get_coarse_ns(); /* a tick behind CLOCK_MONOTONIC at most */
+	v->now = now;
 	if (now > cfg->heartbeat_ns && now - cfg->heartbeat_ns > cfg->valve_ns)
 		return FP_PASS_VALVE;
 	reason = fp_flow_key_of(data, data_end, p, v->fib_ifindex, &key, &v->l4);
@@ -322,11 +324,11 @@ static __always_inline int fp_find_nexthop(void *ctx, void *data, void *data_end
 	return FP_OK;
 }
 
-static __always_inline void fp_flow_account(struct fp_flow *flow, __u64 bytes)
+static __always_inline void fp_flow_account(struct fp_flow *flow, __u64 now, __u64 bytes)
 {
 	if (!flow)
 		return;
-	flow->last_seen_ns = bpf_ktime_get_coarse_ns();
+	flow->last_seen_ns = now;
 	flow->packets++;
 	flow->bytes += bytes;
 }
@@ -417,7 +419,7 @@ int fastpath_xdp(struct xdp_md *ctx)
 			stats->redirect_errors++;
 		return XDP_DROP;
 	}
-	fp_flow_account(v.flow, bytes);
+	fp_flow_account(v.flow, v.now, bytes);
 	fp_count_forward(stats, bytes);
 	return XDP_REDIRECT;
 }
@@ -474,7 +476,7 @@ static __always_inline int fp_tc_forward(struct __sk_buff *skb, struct fp_pkt *p
 	data_end = (void *)(long)skb->data_end;
 	if (fp_decrement_ttl(data, data_end, p))
 		goto error;
-	fp_flow_account(v->flow, bytes);
+	fp_flow_account(v->flow, v->now, bytes);
 	if (nh->unresolved) {
 		fp_count_forward(stats, bytes);
 		return bpf_redirect_neigh(nh->ifindex, &nh->neigh, sizeof(nh->neigh), 0);
