@@ -63,8 +63,8 @@ public final class DataPath {
     }
 
     public func setFamilies(ipv4: Bool, ipv6: Bool) throws(FastPathError) {
-        let flags = (ipv4 ? FP_CONFIG_IPV4 : 0) | (ipv6 ? FP_CONFIG_IPV6 : 0)
-        try updateConfig { $0.flags = flags | ($0.flags & (FP_CONFIG_RECHECK | FP_CONFIG_NFT_GEN)) }
+        let families = (ipv4 ? FP_CONFIG_IPV4 : 0) | (ipv6 ? FP_CONFIG_IPV6 : 0)
+        try updateConfig { $0.flags = $0.flags & ~(FP_CONFIG_IPV4 | FP_CONFIG_IPV6) | families }
     }
 
     /// Invalidates every flow's cached next hop: the next packet of each
