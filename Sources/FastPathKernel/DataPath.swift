@@ -286,8 +286,7 @@ extension DataPath {
     /// Listing it again resets the stamp.
     public func addRecheck(_ egress: FlowKey, ingress: UInt32, notBeforeMilliseconds: UInt64) throws(FastPathError) {
         var value = fp_recheck()
-        // The program's clock is the coarse one, up to a tick behind: 0 is "at once".
-        value.not_before_ns = notBeforeMilliseconds == 0 ? 0 : MonotonicClock.nanoseconds &+ notBeforeMilliseconds &* 1_000_000
+        value.not_before_ns = MonotonicClock.coarseNanoseconds &+ notBeforeMilliseconds &* 1_000_000
         value.ingress = ingress
         try rechecks.update(key: DataPath.flowKey(egress), value: value, flags: .any)
     }

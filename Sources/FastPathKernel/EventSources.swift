@@ -79,8 +79,12 @@ public enum Poller {
 public enum MonotonicClock {
     public static var milliseconds: UInt64 { fp_monotonic_ms() }
 
-    /// The clock bpf_ktime_get_(coarse_)ns reads.
+    /// The clock bpf_ktime_get_ns reads (bpf_ktime_get_coarse_ns lags it
+    /// by up to a tick).
     public static var nanoseconds: UInt64 { fp_monotonic_ns() }
+
+    /// The clock bpf_ktime_get_coarse_ns reads.
+    public static var coarseNanoseconds: UInt64 { fp_monotonic_coarse_ns() }
 
     public static func sleep(milliseconds: UInt32) { fp_sleep_ms(milliseconds) }
 }

@@ -35,6 +35,7 @@ int fp_poll_fds(const int *fds, uint8_t *ready, int count, int timeout_ms);
 
 uint64_t fp_monotonic_ms(void);
 uint64_t fp_monotonic_ns(void);
+uint64_t fp_monotonic_coarse_ns(void); /* what bpf_ktime_get_coarse_ns reads */
 void fp_sleep_ms(uint32_t ms);
 
 int32_t fp_getpid(void);
