@@ -39,26 +39,17 @@ public final class ConntrackMonitor {
     /// `.overflow`, after which the caller resynchronises with `dumpAll`.
     public init(receiveBufferSize: Int = 8 << 20) throws(FastPathError) {
         let sink = ConntrackEventSink()
-        let events = try NetlinkSocket(protocol: NETLINK_NETFILTER, purpose: "conntrack events")
-        let dumps = try NetlinkSocket(protocol: NETLINK_NETFILTER, purpose: "conntrack dumps")
-        // Notifications carry sequence number 0: no sequence check there.
-        nl_socket_disable_seq_check(events.handle)
-        try netlinkCheck(nl_socket_set_nonblocking(events.handle), "make conntrack event socket non-blocking")
         let groups: [UInt32] = [NFNLGRP_CONNTRACK_NEW.rawValue, NFNLGRP_CONNTRACK_UPDATE.rawValue,
                                 NFNLGRP_CONNTRACK_DESTROY.rawValue]
-        for group in groups {
-            try netlinkCheck(nl_socket_add_membership(events.handle, Int32(group)),
-                             "join conntrack multicast group \(group)",
-                             subject: nil)
-        }
-        let granted = fp_socket_set_receive_buffer(events.fileDescriptor, Int32(clamping: receiveBufferSize))
-        try check(granted, "set conntrack event socket receive buffer", subject: nil)
+        let events = try NetlinkSocket.subscribed(protocol: NETLINK_NETFILTER, groups: groups, purpose: "conntrack events")
+        let dumps = try NetlinkSocket(protocol: NETLINK_NETFILTER, purpose: "conntrack dumps")
+        let granted = try events.setReceiveBuffer(receiveBufferSize)
         sink.attach(to: events)
         sink.attach(to: dumps)
         self.events = events
         self.dumps = dumps
         self.sink = sink
-        self.receiveBufferSize = Int(granted)
+        self.receiveBufferSize = granted
     }
 
     /// Drains the pending notifications without blocking and returns them in

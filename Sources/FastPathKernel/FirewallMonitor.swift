@@ -21,12 +21,9 @@ public final class FirewallMonitor {
     public var fileDescriptor: Int32 { events.fileDescriptor }
 
     public init() throws(FastPathError) {
-        let events = try NetlinkSocket(protocol: NETLINK_NETFILTER, purpose: "nftables events")
+        let events = try NetlinkSocket.subscribed(protocol: NETLINK_NETFILTER, groups: [NFNLGRP_NFTABLES.rawValue],
+                                                  purpose: "nftables events")
         let queries = try NetlinkSocket(protocol: NETLINK_NETFILTER, purpose: "nftables generation")
-        nl_socket_disable_seq_check(events.handle)
-        try netlinkCheck(nl_socket_set_nonblocking(events.handle), "make nftables event socket non-blocking")
-        try netlinkCheck(nl_socket_add_membership(events.handle, Int32(NFNLGRP_NFTABLES.rawValue)),
-                         "join nftables multicast group", subject: nil)
         watcher.attach(to: events)
         watcher.attach(to: queries)
         self.events = events

@@ -48,25 +48,17 @@ public final class RouteNetlinkMonitor {
     /// `.overflow` and the caller resynchronises with `dumpAll`.
     public init(receiveBufferSize: Int = 4 << 20, routesWithGatewayOnly: Bool = true) throws(FastPathError) {
         let sink = KernelEventSink(routesWithGatewayOnly: routesWithGatewayOnly)
-        let events = try NetlinkSocket(protocol: NETLINK_ROUTE, purpose: "rtnetlink events")
-        let dumps = try NetlinkSocket(protocol: NETLINK_ROUTE, purpose: "rtnetlink dumps")
-        // Notifications carry sequence number 0: no sequence check there.
-        nl_socket_disable_seq_check(events.handle)
-        try netlinkCheck(nl_socket_set_nonblocking(events.handle), "make rtnetlink event socket non-blocking")
         let groups: [UInt32] = [RTNLGRP_LINK.rawValue, RTNLGRP_IPV4_IFADDR.rawValue, RTNLGRP_IPV6_IFADDR.rawValue,
                                 RTNLGRP_IPV4_ROUTE.rawValue, RTNLGRP_IPV6_ROUTE.rawValue, RTNLGRP_NEIGH.rawValue]
-        for group in groups {
-            try netlinkCheck(nl_socket_add_membership(events.handle, Int32(group)),
-                             "join rtnetlink multicast group \(group)")
-        }
-        let granted = fp_socket_set_receive_buffer(events.fileDescriptor, Int32(clamping: receiveBufferSize))
-        try check(granted, "set rtnetlink event socket receive buffer", subject: nil)
+        let events = try NetlinkSocket.subscribed(protocol: NETLINK_ROUTE, groups: groups, purpose: "rtnetlink events")
+        let dumps = try NetlinkSocket(protocol: NETLINK_ROUTE, purpose: "rtnetlink dumps")
+        let granted = try events.setReceiveBuffer(receiveBufferSize)
         events.setValidMessageHandler(sink)
         dumps.setValidMessageHandler(sink)
         self.events = events
         self.dumps = dumps
         self.sink = sink
-        self.receiveBufferSize = Int(granted)
+        self.receiveBufferSize = granted
     }
 
     /// Drains the pending notifications without blocking and returns them in
@@ -133,79 +125,7 @@ public final class RouteNetlinkMonitor {
     }
 }
 
-// MARK: - The thin layer: libnl socket ownership and object conversion
-
-/// Throws for a libnl negative `NLE_*` return.
-func netlinkCheck(_ rc: Int32, _ operation: @autoclosure () -> String,
-                  subject: @autoclosure () -> String? = nil) throws(FastPathError) {
-    if rc < 0 { throw FastPathError(operation(), code: .netlink(-rc), subject: subject()) }
-}
-
-/// One libnl socket (`nl_sock`) connected to a netlink protocol in the
-/// calling thread's namespace; freed (fd closed) exactly once, in `deinit`.
-extension NetlinkSocket {
-    /// Reads the pending datagrams without blocking (at most `limit`, so a
-    /// storm cannot starve the poll loop), letting the socket's callbacks
-    /// parse them. ENOBUFS (events lost) calls `overflow` and goes on.
-    func drain(limit: Int, what: String, overflow: () -> Void) -> FastPathError? {
-        var datagrams = 0
-        while datagrams < limit {
-            let ready = fp_poll_readable(fileDescriptor, 0)
-            if ready == 0 { return nil }
-            if ready < 0 { return FastPathError.fromReturn(ready, "poll " + what, subject: nil) }
-            datagrams += 1
-            let rc = nl_recvmsgs_default(handle)
-            if rc >= 0 { continue }
-            // libnl maps recvmsg's ENOBUFS to NLE_NOMEM; errno still says which.
-            if rc == -NLE_NOMEM && fp_errno() == ENOBUFS {
-                overflow()
-                continue
-            }
-            return FastPathError("receive " + what, code: .netlink(-rc))
-        }
-        return nil
-    }
-}
-
-final class NetlinkSocket {
-    let handle: OpaquePointer
-
-    init(protocol netlinkProtocol: Int32, purpose: String) throws(FastPathError) {
-        guard let handle = nl_socket_alloc() else {
-            throw FastPathError("allocate netlink socket for " + purpose, code: .netlink(NLE_NOMEM))
-        }
-        let rc = nl_connect(handle, netlinkProtocol)
-        if rc < 0 {
-            nl_socket_free(handle)
-            throw FastPathError("open netlink socket for " + purpose, code: .netlink(-rc))
-        }
-        self.handle = handle
-    }
-
-    deinit {
-        nl_socket_free(handle)
-    }
-
-    var fileDescriptor: Int32 { nl_socket_get_fd(handle) }
-
-    /// Routes every valid message to `sink` (parsed with `nl_msg_parse`).
-    /// The sink must outlive the socket: it is passed unretained.
-    func setValidMessageHandler(_ sink: KernelEventSink) {
-        nl_socket_modify_cb(handle, NL_CB_VALID, NL_CB_CUSTOM, { message, argument in
-            guard let message, let argument else { return Int32(NL_SKIP.rawValue) }
-            // The family byte starts every rtnetlink payload (rtgenmsg, ifinfomsg, …).
-            let header = nlmsg_hdr(message)!
-            Unmanaged<KernelEventSink>.fromOpaque(argument).takeUnretainedValue().messageFamily =
-                nlmsg_datalen(header) > 0 ? nlmsg_data(header).load(as: UInt8.self) : 0
-            // Unknown message types fail to parse (NLE_MSGTYPE_NOSUPPORT): skipped.
-            _ = nl_msg_parse(message, { object, argument in
-                guard let object, let argument else { return }
-                Unmanaged<KernelEventSink>.fromOpaque(argument).takeUnretainedValue().take(object)
-            }, argument)
-            return Int32(NL_OK.rawValue)
-        }, Unmanaged.passUnretained(sink).toOpaque())
-    }
-}
+// MARK: - The thin layer: libnl object conversion
 
 /// Turns the libnl objects parsed from messages into `KernelEvent`s and
 /// hands them to the closure of the current `receive`/`dumpAll` call.
