@@ -44,6 +44,16 @@ final class ConntrackTestRunTests: XCTestCase {
         return frame
     }
 
+    /// Masquerade: the source becomes the router's WAN address, port 61000.
+    var masquerade: FlowRewrite { FlowRewrite(source: .init(address: routerWAN, port: 61000)) }
+
+    func masqueraded(_ frame: TestFrame) -> TestFrame {
+        var translated = frame
+        translated.src = routerWAN
+        translated.sourcePort = 61000
+        return translated
+    }
+
     func key(of frame: TestFrame, ingress: UInt32) -> FlowKey {
         FlowKey(family: frame.family == .ipv4 ? 4 : 6, proto: frame.protocolNumber, source: frame.src,
                 destination: frame.dst, sourcePort: frame.sourcePort, destinationPort: frame.destinationPort,
@@ -200,12 +210,8 @@ final class ConntrackTestRunTests: XCTestCase {
     func testSourceNATForTCPAndUDP() throws {
         for tcp in [UInt8(0x10), nil] {
             let frame = outbound(tcp: tcp)
-            try dataPath.addFlow(key(of: frame, ingress: lanIndex),
-                                 rewrite: FlowRewrite(source: .init(address: routerWAN, port: 61000)))
-            var translated = frame
-            translated.src = routerWAN
-            translated.sourcePort = 61000
-            try assertForwarded(frame, expected: translated.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+            try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade)
+            try assertForwarded(frame, expected: masqueraded(frame).forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
         }
     }
 
@@ -214,26 +220,18 @@ final class ConntrackTestRunTests: XCTestCase {
     /// masqueraded one); on the interface it was translated for it is carried.
     func testSourceNATIsCarriedOnlyOutOfTheInterfaceItWasTranslatedFor() throws {
         let frame = outbound(tcp: nil)
-        let rewrite = FlowRewrite(source: .init(address: routerWAN, port: 61000))
-        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: rewrite, egress: lanIndex)
+        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade, egress: lanIndex)
         try assertPassed(frame.bytes, "egress_changed")
         _ = try dataPath.removeFlow(key(of: frame, ingress: lanIndex))
-        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: rewrite, egress: wanIndex)
-        var translated = frame
-        translated.src = routerWAN
-        translated.sourcePort = 61000
-        try assertForwarded(frame, expected: translated.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade, egress: wanIndex)
+        try assertForwarded(frame, expected: masqueraded(frame).forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
     }
 
     func testUDPWithoutChecksumKeepsNone() throws {
         var frame = outbound(tcp: nil)
         frame.udpChecksumZero = true
-        try dataPath.addFlow(key(of: frame, ingress: lanIndex),
-                             rewrite: FlowRewrite(source: .init(address: routerWAN, port: 61000)))
-        var translated = frame
-        translated.src = routerWAN
-        translated.sourcePort = 61000
-        let expected = translated.forwarded(dstMAC: h2MAC, srcMAC: wanMAC)
+        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade)
+        let expected = masqueraded(frame).forwarded(dstMAC: h2MAC, srcMAC: wanMAC)
         try both { xdp in
             let outcome = try run(frame.bytes, xdp: xdp)
             XCTAssertEqual(outcome.frame, expected, "checksum stays 0, the IPv4 header checksum is updated")

@@ -74,7 +74,7 @@ final class ConntrackTests: XCTestCase {
             ip netns exec \(r) nft -f \(scratch)/ruleset.nft
             """
         try lab.write(toFile: scratch + "/lab.sh", atomically: true, encoding: .utf8)
-        try run("sh", scratch + "/lab.sh")
+        try shell("sh", scratch + "/lab.sh")
     }
 
     override func tearDown() {
@@ -84,7 +84,7 @@ final class ConntrackTests: XCTestCase {
         }
         background = []
         if !router.isEmpty {
-            _ = try? run("sh", "-c", "ip netns del \(router); ip netns del \(client); ip netns del \(server)")
+            _ = try? shell("sh", "-c", "ip netns del \(router); ip netns del \(client); ip netns del \(server)")
         }
         if !scratch.isEmpty { try? FileManager.default.removeItem(atPath: scratch) }
     }
@@ -459,35 +459,24 @@ final class ConntrackTests: XCTestCase {
     }
 
     private func inRouter<R>(_ body: () throws(FastPathError) -> R) throws -> R {
-        let namespace = try NetworkNamespace.named(router)
-        return try namespace.run(body)
+        try inNamespace(router, body)
     }
 
     private func index(of name: String) throws -> UInt32 {
-        try inRouter { () throws(FastPathError) in try NetworkInterface(name: name).index }
+        try interfaceIndex(name, in: router)
     }
 
 
     /// `ip -n NAMESPACE args…`
     @discardableResult
     private func ip(_ namespace: String, _ arguments: String...) throws -> String {
-        try run(["ip", "-n", namespace] + arguments)
+        try Shell.run(["ip", "-n", namespace] + arguments)
     }
 
     /// `ip netns exec NAMESPACE command…`
     @discardableResult
     private func exec(_ namespace: String, _ arguments: String...) throws -> String {
-        try run(["ip", "netns", "exec", namespace] + arguments)
-    }
-
-    @discardableResult
-    private func run(_ arguments: String...) throws -> String {
-        try run(arguments)
-    }
-
-    @discardableResult
-    private func run(_ arguments: [String]) throws -> String {
-        try Shell.run(arguments)
+        try Shell.run(["ip", "netns", "exec", namespace] + arguments)
     }
 
     /// Starts `ip netns exec NAMESPACE command…` in the background; tearDown stops it.

@@ -19,13 +19,13 @@ final class NetlinkTests: XCTestCase {
         NetlinkTests.counter += 1
         namespace = "fpnl\(getpid())n\(NetlinkTests.counter)"
         peerNamespace = "fpnl\(getpid())p\(NetlinkTests.counter)"
-        try run("ip", "netns", "add", namespace)
-        try run("ip", "netns", "add", peerNamespace)
+        try shell("ip", "netns", "add", namespace)
+        try shell("ip", "netns", "add", peerNamespace)
     }
 
     override func tearDown() {
-        _ = try? run("ip", "netns", "del", namespace)
-        _ = try? run("ip", "netns", "del", peerNamespace)
+        _ = try? shell("ip", "netns", "del", namespace)
+        _ = try? shell("ip", "netns", "del", peerNamespace)
     }
 
     // MARK: - monitor
@@ -148,7 +148,7 @@ final class NetlinkTests: XCTestCase {
         let path = NSTemporaryDirectory() + "fpnl-batch-\(getpid())"
         try batch.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try run("ip", "-n", namespace, "-batch", path)
+        try shell("ip", "-n", namespace, "-batch", path)
         let events = try monitor.receive()
         XCTAssertTrue(events.contains(.overflow), "\(events.count) events and no overflow")
         // After an overflow the socket keeps working, and a dump resynchronises.
@@ -224,7 +224,7 @@ final class NetlinkTests: XCTestCase {
         XCTAssertTrue(plain.contains([.basic, .redirect]))
 
         // GRO on the peer: not while the pair is down, at once when it is up.
-        try run("ip", "netns", "exec", namespace, "ethtool", "-K", "fpb", "gro", "on")
+        try shell("ip", "netns", "exec", namespace, "ethtool", "-K", "fpb", "gro", "on")
         XCTAssertFalse(try XCTUnwrap(try probe.features(ifindex: fpa)).contains(.ndoXmit))
         try ip("link", "set", "fpa", "up")
         try ip("link", "set", "fpb", "up")
@@ -232,7 +232,7 @@ final class NetlinkTests: XCTestCase {
         XCTAssertTrue(withGRO.contains([.basic, .redirect, .ndoXmit, .ndoXmitSG]), "\(withGRO)")
         let peer = try XCTUnwrap(try probe.features(ifindex: fpb))
         XCTAssertFalse(peer.contains(.ndoXmit), "fpb's own GRO makes fpa a target, not fpb: \(peer)")
-        try run("ip", "netns", "exec", namespace, "ethtool", "-K", "fpb", "gro", "off")
+        try shell("ip", "netns", "exec", namespace, "ethtool", "-K", "fpb", "gro", "off")
         XCTAssertFalse(try XCTUnwrap(try probe.features(ifindex: fpa)).contains(.ndoXmit), "follows the peer's GRO")
 
         let loopback = try XCTUnwrap(try probe.features(ifindex: 1))
@@ -251,15 +251,15 @@ final class NetlinkTests: XCTestCase {
         try ip("addr", "add", "10.77.0.1/24", "dev", "fpa")
         try ip("addr", "add", "fd77::1/64", "dev", "fpa", "nodad")
         try ip("link", "set", "fpa", "up")
-        try run("ip", "-n", peerNamespace, "addr", "add", "10.77.0.2/24", "dev", "fpb")
-        try run("ip", "-n", peerNamespace, "addr", "add", "fd77::2/64", "dev", "fpb", "nodad")
-        try run("ip", "-n", peerNamespace, "link", "set", "fpb", "up")
+        try shell("ip", "-n", peerNamespace, "addr", "add", "10.77.0.2/24", "dev", "fpb")
+        try shell("ip", "-n", peerNamespace, "addr", "add", "fd77::2/64", "dev", "fpb", "nodad")
+        try shell("ip", "-n", peerNamespace, "link", "set", "fpb", "up")
         let fpa = try index(of: "fpa")
 
         let (monitor, prober) = try inNamespace { () throws(FastPathError) in
             (try RouteNetlinkMonitor(), try NeighbourProber())
         }
-        XCTAssertFalse(try run("ip", "-n", namespace, "neigh", "show", "10.77.0.2").contains("lladdr"))
+        XCTAssertFalse(try shell("ip", "-n", namespace, "neigh", "show", "10.77.0.2").contains("lladdr"))
         let started = Date()
         try prober.probe(ifindex: fpa, address: [10, 77, 0, 2])
         let seen = try waitFor(monitor) {
@@ -270,7 +270,7 @@ final class NetlinkTests: XCTestCase {
         let entry = try XCTUnwrap(seen.compactMap { if case .neighbour(let n) = $0, n.isReachable { return n } else { return nil } }.last)
         XCTAssertEqual(entry.mac.count, 6)
         XCTAssertEqual(entry.state, 0x02, "REACHABLE")
-        XCTAssertTrue(try run("ip", "-n", namespace, "neigh", "show", "10.77.0.2").contains("REACHABLE"))
+        XCTAssertTrue(try shell("ip", "-n", namespace, "neigh", "show", "10.77.0.2").contains("REACHABLE"))
         print("IPv4 gateway resolved \(Int(resolvedAfter * 1000)) ms after the probe")
 
         var gateway6 = [UInt8](repeating: 0, count: 16)
@@ -283,12 +283,12 @@ final class NetlinkTests: XCTestCase {
 
         // Probing again a resolved entry is harmless (it stays valid).
         try prober.probe(ifindex: fpa, address: [10, 77, 0, 2])
-        XCTAssertTrue(try run("ip", "-n", namespace, "neigh", "show", "10.77.0.2").contains("lladdr"))
+        XCTAssertTrue(try shell("ip", "-n", namespace, "neigh", "show", "10.77.0.2").contains("lladdr"))
 
         // Nobody at .9: INCOMPLETE at once (the kernel sends no event for
         // that), then FAILED (an event) after the solicitations time out.
         try prober.probe(ifindex: fpa, address: [10, 77, 0, 9])
-        XCTAssertTrue(try run("ip", "-n", namespace, "neigh", "show", "10.77.0.9").contains("INCOMPLETE"))
+        XCTAssertTrue(try shell("ip", "-n", namespace, "neigh", "show", "10.77.0.9").contains("INCOMPLETE"))
         let failedAt = Date()
         _ = try waitFor(monitor, timeout: 10) {
             if case .neighbour(let n) = $0 { return n.address == [10, 77, 0, 9] && n.state == NeighbourInfo.failedState }
@@ -306,28 +306,17 @@ final class NetlinkTests: XCTestCase {
     private let nleNoDevice: Int32 = 31
 
     private func inNamespace<R>(_ body: () throws(FastPathError) -> R) throws -> R {
-        let ns = try NetworkNamespace.named(namespace)
-        return try ns.run(body)
+        try FastPathKernelTests.inNamespace(namespace, body)
     }
 
     private func index(of name: String) throws -> UInt32 {
-        try inNamespace { () throws(FastPathError) in try NetworkInterface(name: name).index }
+        try interfaceIndex(name, in: namespace)
     }
 
     /// `ip -n NAMESPACE args…`
     @discardableResult
     private func ip(_ arguments: String...) throws -> String {
-        try run(["ip", "-n", namespace] + arguments)
-    }
-
-    @discardableResult
-    private func run(_ arguments: String...) throws -> String {
-        try run(arguments)
-    }
-
-    @discardableResult
-    private func run(_ arguments: [String]) throws -> String {
-        try Shell.run(arguments)
+        try Shell.run(["ip", "-n", namespace] + arguments)
     }
 
 

@@ -93,6 +93,15 @@ final class FirewallTests: XCTestCase {
         return echo
     }
 
+    /// An echo server on h2 and a UDP stream from h1 to it (a datagram
+    /// every 5 ms for `seconds`), returned once the fast path carries it.
+    func offloadedStream(to host: String, port: Int, seconds: Int) throws -> BackgroundCommand {
+        _ = try startEcho(lab.h2, "\(port)", host.contains(":") ? "6" : "4")
+        let stream = try start(lab.h1, "udp_stream.py", host, "\(port)", "\(seconds)", "0.005")
+        try manager.waitFor("the flow to be offloaded", seconds: 8) { try forwarded("lan0") > 50 }
+        return stream
+    }
+
     /// What udp_stream.py reported.
     struct StreamResult: CustomStringConvertible {
         var sent = 0, echoed = 0, corrupt = -1
@@ -241,10 +250,7 @@ final class FirewallTests: XCTestCase {
     /// returns, not even through a restarted daemon.
     func testARulesetChangeAppliesToOffloadedFlows() throws {
         try countUDP(toPort: 7007, in: lab.h2)
-        let echo = try startEcho(lab.h2, "7007", "4")
-        _ = echo
-        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7007", "15", "0.005")
-        try manager.waitFor("the flow to be offloaded", seconds: 8) { try forwarded("lan0") > 50 }
+        let stream = try offloadedStream(to: NamespaceLab.h2IPv4, port: 7007, seconds: 15)
         XCTAssertGreaterThan(try mirroredFlowCount(), 0)
 
         try lab.exec(lab.router, "nft", "insert rule inet fw4 forward udp dport 7007 counter drop")
@@ -277,10 +283,7 @@ final class FirewallTests: XCTestCase {
     /// next daemon starts them again in the kernel path.
     func testARulesetChangeWhileNoDaemonRunsIsNoticedAtStart() throws {
         try countUDP(toPort: 7009, in: lab.h2)
-        let echo = try startEcho(lab.h2, "7009", "4")
-        _ = echo
-        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7009", "15", "0.005")
-        try manager.waitFor("the flow to be offloaded", seconds: 8) { try forwarded("lan0") > 50 }
+        let stream = try offloadedStream(to: NamespaceLab.h2IPv4, port: 7009, seconds: 15)
         manager.killDaemon()
         try lab.exec(lab.router, "nft", "insert rule inet fw4 forward udp dport 7009 counter drop")
         try manager.startDaemon()
@@ -302,10 +305,7 @@ final class FirewallTests: XCTestCase {
     /// only until the kernel has forwarded a packet of each direction under
     /// the new rules.
     func testAFlowTheNewRulesAcceptReturnsToTheFastPath() throws {
-        let echo = try startEcho(lab.h2, "7008", "4")
-        _ = echo
-        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7008", "12", "0.005")
-        try manager.waitFor("the flow to be offloaded", seconds: 8) { try forwarded("lan0") > 50 }
+        let stream = try offloadedStream(to: NamespaceLab.h2IPv4, port: 7008, seconds: 12)
         XCTAssertEqual(try mirroredFlowCount(), 2, "both directions")
 
         let notOffloaded = try manager.status()["lan0"]?.passed["not_offloaded"] ?? 0
@@ -425,10 +425,7 @@ final class FirewallTests: XCTestCase {
     func testARouteChangeMovesARunningOffloadedFlow() throws {
         try addSecondLink()
         let gateway = try linkLocalOfEth1()
-        let echo = try startEcho(lab.h2, "7006", "6")
-        _ = echo
-        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv6, "7006", "15", "0.005")
-        try manager.waitFor("the flow to be offloaded", seconds: 8) { try forwarded("lan0") > 50 }
+        let stream = try offloadedStream(to: NamespaceLab.h2IPv6, port: 7006, seconds: 15)
         let before = try received(on: "eth1")
         try lab.exec(lab.router, "ip", "-6", "route", "replace", NamespaceLab.h2IPv6 + "/128", "via", gateway, "dev", "wan1")
         try manager.waitFor("packets on the new path", seconds: 5) { try received(on: "eth1") > before + 20 }
@@ -448,10 +445,7 @@ final class FirewallTests: XCTestCase {
     func testAMasqueradedFlowIsNotCarriedOutOfAnotherInterface() throws {
         try addSecondLink()
         try countUDP(toPort: 7016, in: lab.h2)
-        let echo = try startEcho(lab.h2, "7016", "4")
-        _ = echo
-        let stream = try start(lab.h1, "udp_stream.py", NamespaceLab.h2IPv4, "7016", "10", "0.005")
-        try manager.waitFor("the flow to be offloaded", seconds: 8) { try forwarded("lan0") > 50 }
+        let stream = try offloadedStream(to: NamespaceLab.h2IPv4, port: 7016, seconds: 10)
         // The neighbour on the new link is known: the lookup succeeds at once.
         let eth1MAC = try lab.exec(lab.h2, "cat", "/sys/class/net/eth1/address").trimmingCharacters(in: .whitespacesAndNewlines)
         try lab.exec(lab.router, "ip", "neigh", "replace", NamespaceLab.h2IPv4, "lladdr", eth1MAC, "dev", "wan1",
