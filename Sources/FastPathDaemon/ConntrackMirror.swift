@@ -142,7 +142,9 @@ final class ConntrackMirror {
         let current = try? firewall.currentGeneration()
         let recorded = try? dataPath.admittedRulesetGeneration()
         let leftovers = ((try? dataPath.flowCount()) ?? 0) > 0
-        if current == nil || recorded == nil ? leftovers : recorded != current {
+        // Unknown on either side: only leftover entries are suspect.
+        let changed = (current == nil || recorded == nil) ? leftovers : recorded != current
+        if changed {
             log.info("firewall ruleset changed since flows were admitted: they start again in the kernel path")
             _ = try? dataPath.pruneFlows(keeping: [])
             _ = try? dataPath.pruneRechecks(keeping: [])
