@@ -24,6 +24,7 @@
 #define FP_MAP_LOCAL_ADDRS "fp_local_addrs"
 #define FP_MAP_FLOWS       "fp_flows"
 #define FP_MAP_RECHECKS    "fp_rechecks"
+#define FP_MAP_CLOCK       "fp_clock"
 
 /* Bounds. Slot 0 of fp_stats counts packets seen on interfaces that are not
  * in fp_ifaces; slots 1..FP_MAX_IFACES-1 are handed out by the manager. */

@@ -50,7 +50,7 @@ public final class DataPath {
 
     /// The maps fastpath pins (one file each under the pin directory).
     public static var mapNames: [String] {
-        [FP_MAP_CONFIG, FP_MAP_IFACES, FP_MAP_IFACES_HIGH, FP_MAP_STATS, FP_MAP_DEVMAP, FP_MAP_VLANS, FP_MAP_LOCAL_ADDRS, FP_MAP_FLOWS, FP_MAP_RECHECKS]
+        [FP_MAP_CONFIG, FP_MAP_IFACES, FP_MAP_IFACES_HIGH, FP_MAP_STATS, FP_MAP_DEVMAP, FP_MAP_VLANS, FP_MAP_LOCAL_ADDRS, FP_MAP_FLOWS, FP_MAP_RECHECKS, FP_MAP_CLOCK]
     }
 
     // MARK: runtime config (fp_config)
