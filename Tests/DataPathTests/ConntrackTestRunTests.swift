@@ -206,6 +206,29 @@ final class ConntrackTestRunTests: XCTestCase {
         XCTAssertGreaterThan(activity.lastSeenNanoseconds, 0)
     }
 
+    /// Last-seen is the coarse clock the heartbeat uses (read once per tick
+    /// per CPU by the programs): between two readings of it, and moving on
+    /// from one tick to the next (a stale clock would let the manager think
+    /// an active flow idle, and keep the valve shut for a dead manager).
+    func testLastSeenFollowsTheCoarseClock() throws {
+        let frame = outbound()
+        let flow = key(of: frame, ingress: lanIndex)
+        try dataPath.addFlow(flow, rewrite: .none)
+        var previous: UInt64 = 0
+        for _ in 0..<3 {
+            let before = MonotonicClock.coarseNanoseconds
+            try assertForwarded(frame, expected: frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+            let after = MonotonicClock.coarseNanoseconds
+            let seen = try XCTUnwrap(try dataPath.flowActivity(flow)).lastSeenNanoseconds
+            // the programs' copy may be a tick or two behind the clock's
+            XCTAssertGreaterThanOrEqual(seen + 100_000_000, before, "not stale")
+            XCTAssertLessThanOrEqual(seen, after)
+            XCTAssertGreaterThan(seen, previous, "the clock moved on with the ticks")
+            previous = seen
+            usleep(50_000) // five ticks at HZ 100
+        }
+    }
+
     /// Masquerade: h1:40000 → h2:5001 leaves as 198.51.100.254:61000 → h2:5001.
     func testSourceNATForTCPAndUDP() throws {
         for tcp in [UInt8(0x10), nil] {
