@@ -230,8 +230,9 @@ static __always_inline int fp_flow_gate(void *data, void *data_end, const struct
 	return v->flow ? FP_OK : FP_PASS_NOT_OFFLOADED;
 }
 
-/* Steps shared by both programs up to the lookup: parse, check, gate. */
-static __always_inline int fp_classify(void *data, void *data_end, __u32 ifindex,
+/* Steps shared by both programs up to the lookup: parse, check, gate.
+ * `frame_len` as fp_check_ipv4 takes it. */
+static __always_inline int fp_classify(void *data, void *data_end, __u32 frame_len, __u32 ifindex,
 				       const struct fp_iface *iface, struct fp_pkt *p,
 				       struct fp_verdict *v)
 {
@@ -243,7 +244,7 @@ static __always_inline int fp_classify(void *data, void *data_end, __u32 ifindex
 		return reason;
 	if (!cfg || !(cfg->flags & (p->family == FP_AF_INET ? FP_CONFIG_IPV4 : FP_CONFIG_IPV6)))
 		return FP_PASS_DISABLED;
-	reason = fp_check_l3(data, data_end, p);
+	reason = fp_check_l3(data, data_end, frame_len, p);
 	if (reason != FP_OK)
 		return reason;
 	v->fib_ifindex = fp_fib_ingress(ifindex, p);
@@ -423,7 +424,7 @@ int fastpath_xdp(struct xdp_md *ctx)
 		fp_count_pass(stats, FP_PASS_NOT_OFFLOADED);
 		return XDP_PASS;
 	}
-	reason = fp_classify(data, data_end, ifindex, iface, &p, &v);
+	reason = fp_classify(data, data_end, data_end - data, ifindex, iface, &p, &v);
 	if (reason == FP_OK) {
 		eth = data;
 		if ((void *)(eth + 1) > data_end)
@@ -572,7 +573,7 @@ int fastpath_tc(struct __sk_buff *skb)
 		p.vlan_proto = skb->vlan_proto;
 		p.vid = skb->vlan_tci & 0x0fff;
 	}
-	reason = fp_classify(data, data_end, ifindex, iface, &p, &v);
+	reason = fp_classify(data, data_end, skb->len, ifindex, iface, &p, &v);
 	if (reason == FP_OK && skb->pkt_type != 0 /* PACKET_HOST */)
 		reason = FP_PASS_OTHER_HOST;
 	if (reason == FP_OK)

@@ -212,68 +212,116 @@ static __always_inline int fp_xdp_nat(void *data, void *data_end, const struct f
 }
 
 
-/* ---- TC: the skb helpers keep CHECKSUM_PARTIAL/COMPLETE skbs right ---- */
+/* ---- TC: fields written in place, the L4 checksum through the helper ---- */
 
-static __always_inline int fp_tc_replace_addr(struct __sk_buff *skb, __u32 addr_off, const __u8 *mapped,
-					      __u32 family, __u32 l3csum_off, __u32 l4csum_off,
-					      __u64 l4flags, int update_l4)
+/* The one's complement difference of replacing `words` 32-bit words, as
+ * bpf_csum_diff would return it (without the helper call). */
+static __always_inline __u32 fp_csum_diff(const __u32 *from, const __u32 *to, int words)
 {
-	int words = family == FP_AF_INET ? 1 : 4;
-	const __u8 *to = mapped + (family == FP_AF_INET ? 12 : 0);
+	__u64 sum = 0;
 
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
-		__u32 old, new;
-
 		if (i >= words)
 			break;
-		if (bpf_skb_load_bytes(skb, addr_off + i * 4, &old, 4))
-			return -1;
-		__builtin_memcpy(&new, to + i * 4, 4);
-		if (family == FP_AF_INET && bpf_l3_csum_replace(skb, l3csum_off, old, new, 4))
-			return -1;
-		if (update_l4 && bpf_l4_csum_replace(skb, l4csum_off, old, new, l4flags | BPF_F_PSEUDO_HDR | 4))
-			return -1;
-		if (bpf_skb_store_bytes(skb, addr_off + i * 4, &new, 4, 0))
-			return -1;
+		sum += (__u32)~from[i];
+		sum += to[i];
 	}
-	return 0;
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return (__u32)sum;
 }
 
-static __always_inline int fp_tc_replace_port(struct __sk_buff *skb, __u32 port_off, __be16 port,
-					      __u32 l4csum_off, __u64 l4flags, int update_l4)
+/* Replaces an address in place (and the IPv4 header checksum, which only
+ * covers the header); returns the L4 pseudo-header difference. */
+static __always_inline __u32 fp_tc_replace_addr(__u32 *field, const __u8 *mapped, __u32 family, __u16 *l3csum)
 {
-	__be16 old;
+	int words = family == FP_AF_INET ? 1 : 4;
+	const __u32 *to = (const __u32 *)(mapped + (family == FP_AF_INET ? 12 : 0));
+	__u32 diff = fp_csum_diff(field, to, words);
 
-	if (bpf_skb_load_bytes(skb, port_off, &old, 2))
-		return -1;
-	if (old == port) /* masquerade mostly keeps the port */
-		return 0;
-	if (update_l4 && bpf_l4_csum_replace(skb, l4csum_off, old, port, l4flags | 2))
-		return -1;
-	return bpf_skb_store_bytes(skb, port_off, &port, 2, 0);
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		if (i >= words)
+			break;
+		if (l3csum)
+			*l3csum = fp_csum_update4(*l3csum, field[i], to[i]);
+		field[i] = to[i];
+	}
+	return diff;
 }
 
+/*
+ * Applies the flow's NAT to an skb. Addresses, ports and the IPv4 header
+ * checksum are written in place (the linear area is writable: the TC
+ * program writes packet data directly, so the kernel unclones first).
+ * The L4 checksum goes through bpf_l4_csum_replace by difference: it also
+ * keeps CHECKSUM_PARTIAL skbs (GRO: the field holds the pseudo-header sum)
+ * and skb->csum of CHECKSUM_COMPLETE ones right, and with
+ * BPF_F_MARK_MANGLED_0 leaves an IPv4 UDP checksum of 0 alone and sends a
+ * computed 0 as 0xffff. Two calls at most: one for the addresses (pseudo
+ * header), one for the ports (payload). Offsets were checked by
+ * fp_flow_key_of; they are re-checked here for the verifier.
+ */
 static __always_inline int fp_tc_nat(struct __sk_buff *skb, const struct fp_pkt *p, const struct fp_l4 *l4,
 				     const struct fp_flow *flow)
 {
-	int v4 = p->family == FP_AF_INET;
-	__u32 src_off = p->l3_off + (v4 ? 12 : 8), dst_off = p->l3_off + (v4 ? 16 : 24);
-	__u32 l3csum_off = p->l3_off + 10;
-	/* UDP: BPF_F_MARK_MANGLED_0 leaves a 0 (no checksum) alone and sends a
-	 * computed 0 as 0xffff */
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
 	__u64 l4flags = l4->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	__u64 addr_diff = 0;
+	__u32 port_diff = 0;
+	int ports_changed = 0;
+	__u16 *l3csum = 0;
+	__u32 *saddr, *daddr;
+	__be16 *sport, *dport;
 
-	if (flow->flags & FP_FLOW_SNAT) {
-		if (fp_tc_replace_addr(skb, src_off, flow->nat_src, p->family, l3csum_off, l4->csum_off, l4flags, 1) ||
-		    fp_tc_replace_port(skb, l4->off, flow->nat_sport, l4->csum_off, l4flags, 1))
+	if (!(flow->flags & (FP_FLOW_SNAT | FP_FLOW_DNAT)))
+		return 0;
+	if (l4->off > 128 || l4->csum_off > 160)
+		return -1;
+	sport = data + l4->off;
+	dport = data + l4->off + 2;
+	if ((void *)(sport + 2) > data_end || data + l4->csum_off + 2 > data_end)
+		return -1;
+	if (p->family == FP_AF_INET) {
+		struct iphdr *iph = data + p->l3_off;
+
+		if ((void *)(iph + 1) > data_end)
 			return -1;
+		l3csum = (__u16 *)&iph->check;
+		saddr = &iph->saddr;
+		daddr = &iph->daddr;
+	} else {
+		struct ipv6hdr *ip6h = data + p->l3_off;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return -1;
+		saddr = ip6h->saddr.in6_u.u6_addr32;
+		daddr = ip6h->daddr.in6_u.u6_addr32;
+	}
+	if (flow->flags & FP_FLOW_SNAT) {
+		addr_diff += fp_tc_replace_addr(saddr, flow->nat_src, p->family, l3csum);
+		if (*sport != flow->nat_sport) { /* masquerade mostly keeps the port */
+			port_diff += (__u16)~*sport + (__u32)flow->nat_sport;
+			ports_changed = 1;
+		}
+		*sport = flow->nat_sport;
 	}
 	if (flow->flags & FP_FLOW_DNAT) {
-		if (fp_tc_replace_addr(skb, dst_off, flow->nat_dst, p->family, l3csum_off, l4->csum_off, l4flags, 1) ||
-		    fp_tc_replace_port(skb, l4->off + 2, flow->nat_dport, l4->csum_off, l4flags, 1))
-			return -1;
+		addr_diff += fp_tc_replace_addr(daddr, flow->nat_dst, p->family, l3csum);
+		if (*dport != flow->nat_dport) {
+			port_diff += (__u16)~*dport + (__u32)flow->nat_dport;
+			ports_changed = 1;
+		}
+		*dport = flow->nat_dport;
 	}
+	/* packet pointers are stale after the helper: nothing is read below */
+	addr_diff = (addr_diff & 0xffffffff) + (addr_diff >> 32);
+	if (bpf_l4_csum_replace(skb, l4->csum_off, 0, (__u32)addr_diff, l4flags | BPF_F_PSEUDO_HDR))
+		return -1;
+	if (ports_changed && bpf_l4_csum_replace(skb, l4->csum_off, 0, port_diff, l4flags))
+		return -1;
 	return 0;
 }
 

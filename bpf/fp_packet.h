@@ -102,8 +102,10 @@ static __always_inline int fp_ipv4_is(__be32 addr, __u32 net, __u32 mask)
 	return (bpf_ntohl(addr) & mask) == net;
 }
 
-/* IPv4 checks in the order the kernel would reject or divert the packet. */
-static __always_inline int fp_check_ipv4(void *data, void *data_end, const struct fp_pkt *p)
+/* IPv4 checks in the order the kernel would reject or divert the packet.
+ * `frame_len`: the whole frame's length, which for an skb (TC) includes
+ * paged data beyond data_end (a GRO aggregate keeps its payload there). */
+static __always_inline int fp_check_ipv4(void *data, void *data_end, __u32 frame_len, const struct fp_pkt *p)
 {
 	struct iphdr *iph = data + p->l3_off;
 	__u32 tot_len;
@@ -113,7 +115,7 @@ static __always_inline int fp_check_ipv4(void *data, void *data_end, const struc
 	if (iph->version != 4 || iph->ihl < 5)
 		return FP_PASS_MALFORMED;
 	tot_len = bpf_ntohs(iph->tot_len);
-	if (tot_len < (__u32)iph->ihl * 4 || data + p->l3_off + tot_len > data_end)
+	if (tot_len < (__u32)iph->ihl * 4 || p->l3_off + tot_len > frame_len)
 		return FP_PASS_MALFORMED;
 	if (iph->ihl != 5)
 		return FP_PASS_IP_OPTIONS;
@@ -154,7 +156,7 @@ static __always_inline int fp_ipv6_is_exthdr(__u8 nexthdr)
 	return 0;
 }
 
-static __always_inline int fp_check_ipv6(void *data, void *data_end, const struct fp_pkt *p)
+static __always_inline int fp_check_ipv6(void *data, void *data_end, __u32 frame_len, const struct fp_pkt *p)
 {
 	struct ipv6hdr *ip6h = data + p->l3_off;
 	__u32 first_dst, first_src;
@@ -163,7 +165,7 @@ static __always_inline int fp_check_ipv6(void *data, void *data_end, const struc
 		return FP_PASS_MALFORMED;
 	if (ip6h->version != 6)
 		return FP_PASS_MALFORMED;
-	if ((void *)(ip6h + 1) + bpf_ntohs(ip6h->payload_len) > data_end)
+	if (p->l3_off + sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len) > frame_len)
 		return FP_PASS_MALFORMED;
 	if (ip6h->nexthdr == 44)
 		return FP_PASS_FRAGMENT;
@@ -208,11 +210,11 @@ static __always_inline int fp_headers_unfragmented(void *data, void *data_end, c
 	}
 }
 
-static __always_inline int fp_check_l3(void *data, void *data_end, const struct fp_pkt *p)
+static __always_inline int fp_check_l3(void *data, void *data_end, __u32 frame_len, const struct fp_pkt *p)
 {
 	if (p->family == FP_AF_INET)
-		return fp_check_ipv4(data, data_end, p);
-	return fp_check_ipv6(data, data_end, p);
+		return fp_check_ipv4(data, data_end, frame_len, p);
+	return fp_check_ipv6(data, data_end, frame_len, p);
 }
 
 /* Fills the lookup key from a header fp_check_l3 accepted. tot_len 0 asks

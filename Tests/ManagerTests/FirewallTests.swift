@@ -166,6 +166,16 @@ final class FirewallTests: XCTestCase {
         }
     }
 
+    /// The same through the TC program (drivers without native XDP): GRO
+    /// hands it aggregated TCP skbs whose checksum is CHECKSUM_PARTIAL, and
+    /// the NAT must keep them right as it does single frames.
+    func testTCPThroughTheMasqueradeInTCModeIsOffloadedAndIntact() throws {
+        try manager.writeConfig(FirewallTests.config.replacingOccurrences(of: "option mode 'native'", with: "option mode 'tc'"))
+        XCTAssertEqual(try manager.fastpath("reload").status, 0)
+        try manager.waitForMode("tc")
+        try testTCPThroughTheMasqueradeIsOffloadedAndIntact()
+    }
+
     func testUDPThroughTheMasqueradeIsOffloaded() throws {
         for (host, family) in [(NamespaceLab.h2IPv4, "4"), (NamespaceLab.h2IPv6, "6")] {
             let echo = try startEcho(lab.h2, "7000", family)
