@@ -225,6 +225,14 @@ measure_big_tables() {
 	big_modes=$(grep -c 'xdp-native' "$mgr_run/state" 2>/dev/null || echo 0)
 }
 
+# map_memory_kb: kernel memory of the daemon's pinned maps (bpftool's
+# memlock figure, summed), kB.
+map_memory_kb() {
+	for f in "$mgr_pin"/*; do
+		bpftool -j map show pinned "$f" 2>/dev/null | grep -o '"bytes_memlock":[0-9]*'
+	done | awk -F: '{ n += $2 } END { if (NR) printf "%d", n / 1024; else print "null" }'
+}
+
 kb() { [ "$1" = null ] && echo "–" || awk -v v="$1" 'BEGIN { printf "%.2f MB (%d kB)", v / 1024, v }'; }
 val() { [ "$1" = null ] && echo "not measured" || echo "$1 $2"; }
 goal() { # goal VALUE LIMIT -> met/missed/not measured (VALUE < LIMIT)
@@ -235,7 +243,7 @@ jnum() { [ -n "$1" ] && echo "$1" || echo null; }
 
 run_manager() {
 	startup_routing=null startup_conntrack=null rss_routing=null rss_conntrack=null
-	anon_routing=null anon_conntrack=null wake_routing=null wake_conntrack=null
+	anon_routing=null anon_conntrack=null wake_routing=null wake_conntrack=null maps_conntrack=null
 	route_replace_ms=null neigh_ms=null big_rss=null big_hwm=null big_anon=null
 	routes=0 neighs=0 settle_s=null big_modes=0 route_cmd_ms=null
 
@@ -270,6 +278,7 @@ run_manager() {
 			wake_conntrack=$(wakeups_per_second)
 			rss_conntrack=$(proc_field "$daemon_pid" VmRSS)
 			anon_conntrack=$(proc_field "$daemon_pid" RssAnon)
+			maps_conntrack=$(map_memory_kb)
 			measure_neighbour
 			measure_big_tables
 			stop_daemon
@@ -291,6 +300,7 @@ run_manager() {
 	| binary size armv7 (stripped) | $( [ "$size_armv7" = null ] && echo "not built" || echo "$size_armv7 bytes") | \`make cross-check\` builds it; the bench does not |
 	| RSS idle, policy routing | $(kb "$rss_routing") | anon $(val "$anon_routing" kB) |
 	| RSS idle, policy conntrack | $(kb "$rss_conntrack") | anon $(val "$anon_conntrack" kB); fw4-like ruleset |
+	| kernel memory of the maps, policy conntrack | $(kb "$maps_conntrack") | memlock of the pinned maps (bpftool), idle, max_flows 16384 |
 	| RSS with 100k routes + 10k neighbours | $(kb "$big_rss") | peak (VmHWM) $(kb "$big_hwm"), anon $(val "$big_anon" kB); $routes IPv4 routes, $neighs neighbours on wan0 in r; settled after $settle_s s |
 	| start-up to attached, policy routing | $(val "$startup_routing" ms) | exec to the state file listing lan0 and wan0 in xdp-native |
 	| start-up to attached, policy conntrack | $(val "$startup_conntrack" ms) | same |
@@ -309,6 +319,7 @@ run_manager() {
 	{"binary_size_bytes": {"x86_64": $size_x86, "aarch64": $size_aarch64, "armv7": $size_armv7},
 	    "rss_idle_kb": {"routing": $(jnum "$rss_routing"), "conntrack": $(jnum "$rss_conntrack")},
 	    "rss_idle_anon_kb": {"routing": $(jnum "$anon_routing"), "conntrack": $(jnum "$anon_conntrack")},
+	    "map_memory_kb": {"conntrack": $(jnum "$maps_conntrack")},
 	    "rss_100k_routes_10k_neigh_kb": $(jnum "$big_rss"), "hwm_100k_routes_10k_neigh_kb": $(jnum "$big_hwm"),
 	    "rss_anon_100k_routes_10k_neigh_kb": $(jnum "$big_anon"), "big_tables": {"routes": $routes, "neighbours": $neighs, "settle_seconds": $settle_s},
 	    "startup_ms": {"routing": $(jnum "$startup_routing"), "conntrack": $(jnum "$startup_conntrack")},
