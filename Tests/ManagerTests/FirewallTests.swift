@@ -265,14 +265,7 @@ final class FirewallTests: XCTestCase {
 
         try lab.exec(lab.router, "nft", "insert rule inet fw4 forward udp dport 7007 counter drop")
         try manager.waitFor("the flow to leave the fast path", seconds: 5) { try mirroredFlowCount() == 0 }
-        let offloaded = try forwarded("lan0")
-        let delivered = try packetCounter(lab.h2, "count", "input")
-        let dropped = try packetCounter(lab.router, "fw4", "forward")
-        try manager.waitFor("the kernel to drop the stream", seconds: 5) {
-            try packetCounter(lab.router, "fw4", "forward") > dropped + 100
-        }
-        XCTAssertEqual(try forwarded("lan0"), offloaded, "the fast path carries nothing after the change")
-        XCTAssertEqual(try packetCounter(lab.h2, "count", "input"), delivered, "nothing reaches h2")
+        let delivered = try assertTheKernelDropsTheStream(morePacketsThan: 100)
         XCTAssertEqual(try mirroredFlowCount(), 0, "the flow is not offloaded again")
         XCTAssertTrue(manager.daemonLog.contains("firewall ruleset changed"), manager.daemonLog)
 
@@ -298,16 +291,28 @@ final class FirewallTests: XCTestCase {
         try lab.exec(lab.router, "nft", "insert rule inet fw4 forward udp dport 7009 counter drop")
         try manager.startDaemon()
         try manager.waitFor("the stale flow entries to go", seconds: 5) { try mirroredFlowCount() == 0 }
+        try assertTheKernelDropsTheStream(morePacketsThan: 200)
+        XCTAssertTrue(manager.daemonLog.contains("firewall ruleset changed since flows were admitted"), manager.daemonLog)
+        stream.stop()
+    }
+
+    /// After a rule that drops a running stream: the kernel's forward chain
+    /// drops more than `count` further packets of it while the fast path
+    /// carries none and nothing reaches h2. Returns h2's delivered count.
+    @discardableResult
+    func assertTheKernelDropsTheStream(morePacketsThan count: Int,
+                                       file: StaticString = #filePath, line: UInt = #line) throws -> Int {
         let offloaded = try forwarded("lan0")
         let delivered = try packetCounter(lab.h2, "count", "input")
         let dropped = try packetCounter(lab.router, "fw4", "forward")
         try manager.waitFor("the kernel to drop the stream", seconds: 5) {
-            try packetCounter(lab.router, "fw4", "forward") > dropped + 200
+            try packetCounter(lab.router, "fw4", "forward") > dropped + count
         }
-        XCTAssertEqual(try forwarded("lan0"), offloaded, "the fast path carries nothing under the new rules")
-        XCTAssertEqual(try packetCounter(lab.h2, "count", "input"), delivered, "nothing reaches h2")
-        XCTAssertTrue(manager.daemonLog.contains("firewall ruleset changed since flows were admitted"), manager.daemonLog)
-        stream.stop()
+        XCTAssertEqual(try forwarded("lan0"), offloaded, "the fast path carries nothing under the new rules",
+                       file: file, line: line)
+        XCTAssertEqual(try packetCounter(lab.h2, "count", "input"), delivered, "nothing reaches h2",
+                       file: file, line: line)
+        return delivered
     }
 
     /// A ruleset change that still lets a flow through (an fw4 reload that
