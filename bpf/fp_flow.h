@@ -102,21 +102,6 @@ static __always_inline int fp_flow_key_of(void *data, void *data_end, const stru
 
 /* ---- NAT: fields rewritten in place, RFC 1624 one's complement arithmetic ---- */
 
-/* Folds a sum of 32-bit one's complement values down to 32 bits. */
-static __always_inline __u32 fp_csum_fold32(__u64 sum)
-{
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	return (__u32)sum;
-}
-
-static __always_inline __u16 fp_csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)sum;
-}
-
 /* HC' = ~(~HC + diff), diff being what the covered data gained (a sum of
  * ~old + new words). All values are raw memory words, so the byte order
  * does not matter. */

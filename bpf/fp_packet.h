@@ -82,6 +82,21 @@ static __always_inline int fp_parse_l2(void *data, void *data_end, struct fp_pkt
 	return FP_OK;
 }
 
+/* Folds a sum of 32-bit one's complement values down to 32 bits. */
+static __always_inline __u32 fp_csum_fold32(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return (__u32)sum;
+}
+
+static __always_inline __u16 fp_csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
 /* RFC 1071 check of a 20-byte IPv4 header: the kernel drops bad ones.
  * One's complement sums fold, so five 32-bit words summed in 64 bits and
  * folded down give the sum of the ten 16-bit words (half the loads). */
@@ -90,11 +105,7 @@ static __always_inline int fp_ipv4_csum_ok(const struct iphdr *iph)
 	const __u32 *w = (const __u32 *)iph;
 	__u64 sum = (__u64)w[0] + w[1] + w[2] + w[3] + w[4];
 
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return fp_csum_fold(fp_csum_fold32(sum)) == 0xffff;
 }
 
 static __always_inline int fp_ipv4_is(__be32 addr, __u32 net, __u32 mask)
