@@ -14,6 +14,15 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* The optional capabilities this kernel has (FP_FEATURE_*), set by the
+ * manager before load; a constant to the verifier. */
+const volatile __u32 fp_features SEC(FP_FEATURES_SECTION) = FP_FEATURES_ALL;
+
+static __always_inline int fp_has(__u32 feature)
+{
+	return (fp_features & feature) != 0;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -106,10 +115,16 @@ struct {
  */
 static __always_inline __u64 fp_now(void)
 {
-	__u64 tick = bpf_jiffies64();
+	struct fp_tick_clock *c;
 	__u32 key = 0;
-	struct fp_tick_clock *c = bpf_map_lookup_elem(&fp_clock, &key);
+	__u64 tick;
 
+	/* Without the coarse helpers: CLOCK_MONOTONIC, at most a tick ahead
+	 * of the coarse clock the manager stamps. */
+	if (!fp_has(FP_FEATURE_COARSE_CLOCK))
+		return bpf_ktime_get_ns();
+	tick = bpf_jiffies64();
+	c = bpf_map_lookup_elem(&fp_clock, &key);
 	if (!c)
 		return bpf_ktime_get_coarse_ns();
 	if (c->jiffies != tick) {
@@ -331,7 +346,7 @@ static __always_inline int fp_find_nexthop(void *ctx, void *data, void *data_end
 		return reason;
 	fp_fib_apply_nat(&fib, flow);
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH && tc && !flow) {
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH && tc && !flow && fp_has(FP_FEATURE_REDIRECT_NEIGH)) {
 		/* TC: the neighbour layer resolves the next hop and queues the
 		 * packet. Not for a conntrack flow: a queued packet could leave
 		 * after the manager took the flow off (and look like proof). */
@@ -390,13 +405,14 @@ static __always_inline int fp_xdp_write_l2(struct xdp_md *ctx, const struct fp_p
 }
 
 /* Egress without XDP: leave the frame as it is and tell the TC program
- * where it goes. If the driver has no metadata room, TC looks it up again. */
+ * where it goes. If the driver has no metadata room, or the kernel no
+ * bpf_xdp_adjust_meta for XDP, TC looks it up again. */
 static __always_inline void fp_xdp_handoff(struct xdp_md *ctx, __u32 fib_ifindex,
 					   const struct fp_nexthop *nh)
 {
 	struct fp_meta *meta;
 
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
+	if (!fp_has(FP_FEATURE_XDP_META) || bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
 		return;
 	meta = (void *)(long)ctx->data_meta;
 	if ((void *)(meta + 1) > (void *)(long)ctx->data)
@@ -520,7 +536,7 @@ static __always_inline int fp_tc_forward(struct __sk_buff *skb, struct fp_pkt *p
 	if (fp_decrement_ttl(data, data_end, p))
 		goto error;
 	fp_flow_account(v->flow, v->now, bytes);
-	if (nh->unresolved) {
+	if (fp_has(FP_FEATURE_REDIRECT_NEIGH) && nh->unresolved) {
 		fp_count_forward(stats, bytes);
 		return bpf_redirect_neigh(nh->ifindex, &nh->neigh, sizeof(nh->neigh), 0);
 	}

@@ -26,6 +26,21 @@
 #define FP_MAP_RECHECKS    "fp_rechecks"
 #define FP_MAP_CLOCK       "fp_clock"
 
+/*
+ * Optional kernel capabilities: the bits of `fp_features`, a read-only
+ * global in its own section that the manager sets before load. The
+ * verifier treats it as a constant and prunes the branches of what is
+ * off, so one object loads on every kernel; a kernel refusing an optional
+ * helper costs that part only.
+ */
+#define FP_FEATURES_SECTION       ".rodata.features"
+#define FP_FEATURE_XDP_META       (1u << 0) /* bpf_xdp_adjust_meta: XDP hands its lookup to TC (else TC looks up again) */
+#define FP_FEATURE_REDIRECT_NEIGH (1u << 1) /* bpf_redirect_neigh: TC forwards to an unresolved neighbour (else the kernel resolves it) */
+#define FP_FEATURE_COARSE_CLOCK   (1u << 2) /* bpf_jiffies64 + bpf_ktime_get_coarse_ns (else bpf_ktime_get_ns per packet) */
+#define FP_FEATURES_ALL           0x7u /* a literal, so Swift imports it */
+_Static_assert(FP_FEATURES_ALL == (FP_FEATURE_XDP_META | FP_FEATURE_REDIRECT_NEIGH | FP_FEATURE_COARSE_CLOCK),
+	       "FP_FEATURES_ALL lists every feature");
+
 /* Bounds. Slot 0 of fp_stats counts packets seen on interfaces that are not
  * in fp_ifaces; slots 1..FP_MAX_IFACES-1 are handed out by the manager. */
 #define FP_MAX_IFACES      256
@@ -59,7 +74,7 @@
 #define FP_PASS_FIB_PROHIBIT    16
 #define FP_PASS_FIB_FWD_DISABLED 17 /* forwarding sysctl off on the ingress interface */
 #define FP_PASS_FIB_UNSUPP_LWT  18
-#define FP_PASS_FIB_NO_NEIGH    19 /* XDP only: TC resolves it with bpf_redirect_neigh */
+#define FP_PASS_FIB_NO_NEIGH    19 /* neighbour unresolved: the kernel resolves it (TC forwards with bpf_redirect_neigh where it may) */
 #define FP_PASS_FIB_FRAG_NEEDED 20 /* larger than the egress MTU: the kernel fragments or sends ICMP */
 #define FP_PASS_FIB_NO_SRC_ADDR 21
 #define FP_PASS_FIB_OTHER       22 /* a return code newer than this header */

@@ -67,26 +67,6 @@ int fp_write_all(int fd, const void *bytes, size_t count)
 	return 0;
 }
 
-static int fp_libbpf_print_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG || level == LIBBPF_INFO || level == LIBBPF_WARN)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
-
-void fp_libbpf_set_quiet(int quiet)
-{
-	static libbpf_print_fn_t saved;
-	static int is_quiet;
-	if (quiet && !is_quiet) {
-		saved = libbpf_set_print(fp_libbpf_print_quiet);
-		is_quiet = 1;
-	} else if (!quiet && is_quiet) {
-		libbpf_set_print(saved);
-		is_quiet = 0;
-	}
-}
-
 /* ---- file descriptors, paths ---- */
 
 int fp_open_readonly(const char *path)

@@ -10,6 +10,7 @@
 ///     option log_level 'info'       # debug | info | notice | warning | error
 ///     option max_flows '16384'      # 1..1048576
 ///     option valve_timeout '5'      # seconds, 1..3600
+///     list disable_capability 'xdp_tc_handoff'  # optional kernel capabilities to leave off
 ///
 /// config interface 'lan'            # any number
 ///     option device 'br-lan'        # required, unique
@@ -47,6 +48,10 @@ public struct FastPathConfig: Equatable {
         /// Seconds without a manager heartbeat before the programs pass
         /// everything to the kernel (the fail-safe valve).
         public var valveTimeout = 5
+        /// Optional kernel capabilities the data path must not use, even
+        /// where the kernel has them (a buggy driver; tests of the
+        /// degraded paths). Takes effect when the daemon starts.
+        public var disabledCapabilities: [KernelCapability] = []
         /// Line of the `config globals` statement; nil when there is none.
         public var line: Int?
         /// Lines of the `mode` and `policy` options; nil when defaulted.
@@ -101,7 +106,7 @@ public struct FastPathConfig: Equatable {
     }
 
     public static let sectionTypes = ["globals", "interface"]
-    public static let globalsOptions = ["enabled", "mode", "policy", "ipv4", "ipv6", "log_level", "max_flows", "valve_timeout"]
+    public static let globalsOptions = ["enabled", "mode", "policy", "ipv4", "ipv6", "log_level", "max_flows", "valve_timeout", "disable_capability"]
     public static let interfaceOptions = ["device", "mode", "policy", "wan", "enabled"]
     public static let maxFlowsRange = 1...1_048_576
     public static let valveTimeoutRange = 1...3600
@@ -227,6 +232,10 @@ private struct Validator {
                 globals.maxFlows = integer(position, option, FastPathConfig.maxFlowsRange) ?? globals.maxFlows
             case "valve_timeout":
                 globals.valveTimeout = integer(position, option, FastPathConfig.valveTimeoutRange) ?? globals.valveTimeout
+            case "disable_capability":
+                for capability in capabilities(position, option) where !globals.disabledCapabilities.contains(capability) {
+                    globals.disabledCapabilities.append(capability)
+                }
             default:
                 unknown(position, option, allowed: FastPathConfig.globalsOptions)
             }
@@ -331,6 +340,23 @@ private struct Validator {
         for word in Word.allCases { allowed.append(word.rawValue) }
         report(position, option: option.name, line: option.line, "invalid value '\(value)'", allowed: allowed)
         return nil
+    }
+
+    /// Capability words: one per `list` value, or several separated by
+    /// spaces in an `option` (as OpenWrt's list options accept).
+    private mutating func capabilities(_ position: Int, _ option: UCIOption) -> [KernelCapability] {
+        var result: [KernelCapability] = []
+        for (value, line) in zip(option.values, option.lines) {
+            for word in value.split(separator: " ") {
+                if let capability = KernelCapability(rawValue: String(word)) {
+                    result.append(capability)
+                } else {
+                    report(position, option: option.name, line: line, "invalid value '\(word)'",
+                           allowed: KernelCapability.allCases.map { $0.rawValue })
+                }
+            }
+        }
+        return result
     }
 
     private mutating func integer(_ position: Int, _ option: UCIOption, _ range: ClosedRange<Int>) -> Int? {

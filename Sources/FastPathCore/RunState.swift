@@ -3,14 +3,16 @@
 ///
 /// Text, one record per line, fields separated by tabs:
 /// ```
-/// fastpath-state	1	<pid>
+/// fastpath-state	2	<pid>
+/// kernel	<release>	<number of degraded capabilities>
+/// <capability>	<why>                   (one line per degraded capability)
 /// <device>	<section>	<ifindex>	<requested>	<mode>	<slot>	<reason>
 /// ```
 /// `ifindex` is 0 for an absent device, `slot` is empty when there is none.
 /// In every field `\` is written `\\`, a tab `\t`, a newline `\n`, a carriage
 /// return `\r`.
 public struct RunState: Equatable {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
     static let magic = "fastpath-state"
 
     public struct Interface: Equatable {
@@ -37,16 +39,20 @@ public struct RunState: Equatable {
 
     /// The daemon that wrote the state.
     public var pid: Int32
+    /// The kernel the data path was loaded into and what it had to leave off.
+    public var capabilities: CapabilityReport
     public var interfaces: [Interface]
 
-    public init(pid: Int32, interfaces: [Interface]) {
+    public init(pid: Int32, capabilities: CapabilityReport, interfaces: [Interface]) {
         self.pid = pid
+        self.capabilities = capabilities
         self.interfaces = interfaces
     }
 
     /// The state a plan leaves behind.
-    public init(pid: Int32, plan: ReconcilePlan) {
+    public init(pid: Int32, capabilities: CapabilityReport, plan: ReconcilePlan) {
         self.pid = pid
+        self.capabilities = capabilities
         self.interfaces = []
         for interface in plan.interfaces {
             interfaces.append(Interface(device: interface.device, section: interface.section,
@@ -68,6 +74,10 @@ public struct RunState: Equatable {
 
     public func encoded() -> String {
         var out = "\(RunState.magic)\t\(RunState.formatVersion)\t\(pid)\n"
+        out += "kernel\t\(RunState.escape(capabilities.kernelRelease))\t\(capabilities.degraded.count)\n"
+        for degraded in capabilities.degraded {
+            out += "\(degraded.capability.rawValue)\t\(RunState.escape(degraded.why))\n"
+        }
         for interface in interfaces {
             let fields = [
                 interface.device, interface.section, "\(interface.ifindex)", interface.requested.rawValue,
@@ -101,9 +111,11 @@ public struct RunState: Equatable {
         guard let pid = number(header[2]), pid > 0, pid <= UInt64(Int32.max) else {
             throw RunStateError(line: 1, message: "bad pid")
         }
-        var state = RunState(pid: Int32(pid), interfaces: [])
-        for (offset, bytes) in lines.dropFirst().enumerated() {
-            let lineNumber = offset + 2
+        let capabilities = try decodeCapabilities(lines)
+        var state = RunState(pid: Int32(pid), capabilities: capabilities, interfaces: [])
+        let firstInterface = 2 + capabilities.degraded.count
+        for (offset, bytes) in lines.dropFirst(firstInterface).enumerated() {
+            let lineNumber = offset + firstInterface + 1
             let raw = split(bytes, on: 0x09)
             guard raw.count == 7 else {
                 throw RunStateError(line: lineNumber, message: "expected 7 tab-separated fields, found \(raw.count)")
@@ -136,6 +148,29 @@ public struct RunState: Equatable {
                                               requested: requested, mode: mode, slot: slot, reason: fields[6]))
         }
         return state
+    }
+
+    /// The kernel line (line 2) and the degraded capabilities after it.
+    static func decodeCapabilities(_ lines: [[UInt8]]) throws(RunStateError) -> CapabilityReport {
+        let kernel = lines.count > 1 ? split(lines[1], on: 0x09) : []
+        guard kernel.count == 3, String(decoding: kernel[0], as: UTF8.self) == "kernel",
+              let release = unescape(kernel[1]), let count = number(kernel[2]) else {
+            throw RunStateError(line: 2, message: "expected the kernel line")
+        }
+        guard count <= UInt64(KernelCapability.allCases.count), lines.count >= 2 + Int(count) else {
+            throw RunStateError(line: 2, message: "bad number of degraded capabilities")
+        }
+        var report = CapabilityReport(kernelRelease: release)
+        for index in 2..<(2 + Int(count)) {
+            let fields = split(lines[index], on: 0x09)
+            guard fields.count == 2,
+                  let capability = KernelCapability(rawValue: String(decoding: fields[0], as: UTF8.self)),
+                  let why = unescape(fields[1]) else {
+                throw RunStateError(line: index + 1, message: "expected a capability and why it is off")
+            }
+            report.degraded.append(CapabilityReport.Degraded(capability, why: why))
+        }
+        return report
     }
 
     // MARK: Fields

@@ -52,9 +52,12 @@ public struct InterfaceStatus: Equatable {
 /// The model behind `fastpath status` and `status --json`.
 public struct StatusReport: Equatable {
     public var interfaces: [InterfaceStatus]
+    /// The kernel and the optional capabilities it left off.
+    public var capabilities: CapabilityReport
 
-    public init(interfaces: [InterfaceStatus]) {
+    public init(interfaces: [InterfaceStatus], capabilities: CapabilityReport) {
         self.interfaces = interfaces
+        self.capabilities = capabilities
     }
 
     /// Sums over all interfaces (wrapping rather than trapping on overflow).
@@ -72,7 +75,9 @@ public struct StatusReport: Equatable {
 
     /// `{"interfaces":[{"name":…,"ifindex":…,"requested":…,"mode":…,"reason":…,
     /// "forwarded_packets":…,"forwarded_bytes":…,"passed":{"REASON":count,…}}],
-    /// "totals":{"forwarded_packets":…,"forwarded_bytes":…}}`, no whitespace.
+    /// "totals":{"forwarded_packets":…,"forwarded_bytes":…},
+    /// "kernel":{"release":…,"degraded":[{"capability":…,"reason":…,"effect":…}]}}`,
+    /// no whitespace.
     public func json() -> String {
         var w = JSONWriter()
         w.beginObject()
@@ -101,6 +106,20 @@ public struct StatusReport: Equatable {
         w.key("forwarded_packets"); w.number(totalForwardedPackets)
         w.key("forwarded_bytes"); w.number(totalForwardedBytes)
         w.endObject()
+        w.key("kernel")
+        w.beginObject()
+        w.key("release"); w.string(capabilities.kernelRelease)
+        w.key("degraded")
+        w.beginArray()
+        for degraded in capabilities.degraded {
+            w.beginObject()
+            w.key("capability"); w.string(degraded.capability.rawValue)
+            w.key("reason"); w.string(degraded.why)
+            w.key("effect"); w.string(degraded.capability.effectWhenOff)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
         w.endObject()
         return w.text
     }
@@ -108,8 +127,9 @@ public struct StatusReport: Equatable {
     /// How many pass reasons the table shows per interface.
     public static let tableTopReasons = 3
 
-    /// An aligned table for people, numbers right-aligned, ending with a
-    /// totals line; every line ends in "\n" and has no trailing spaces.
+    /// An aligned table for people, numbers right-aligned, with a totals
+    /// line, then the kernel and each capability it left off; every line
+    /// ends in "\n" and has no trailing spaces.
     public func table() -> String {
         let header = ["INTERFACE", "IFINDEX", "REQUESTED", "MODE", "FWD PKTS", "FWD BYTES", "TOP PASS REASONS", "REASON"]
         let rightAligned = [false, true, false, false, true, true, false, false]
@@ -144,6 +164,9 @@ public struct StatusReport: Equatable {
             while line.utf8.last == 0x20 { line.removeLast() }
             out += line + "\n"
         }
+        out += "kernel \(capabilities.kernelRelease): "
+        out += capabilities.degraded.isEmpty ? "every optional capability in use\n" : "degraded\n"
+        for degraded in capabilities.degraded { out += "  \(degraded.summary)\n" }
         return out
     }
 

@@ -82,7 +82,11 @@ public final class Daemon {
         try BPFFileSystem.ensureMounted(at: Daemon.parentDirectory(of: paths.pinDirectory))
         // Pinned maps from an earlier daemon are reused: that is adoption.
         dataPath = try DataPath(objectPath: paths.objectPath, pinDirectory: paths.pinDirectory,
-                                maxFlows: UInt32(config.globals.maxFlows))
+                                maxFlows: UInt32(config.globals.maxFlows),
+                                turnedOff: Set(config.globals.disabledCapabilities))
+        for degraded in dataPath.capabilities.degraded {
+            log.warning("kernel \(dataPath.capabilities.kernelRelease): \(degraded.summary)")
+        }
         try dataPath.setFamilies(ipv4: config.globals.ipv4, ipv6: config.globals.ipv6)
         applier = PlanApplier(dataPath: dataPath, qdiscs: QdiscRegistry(path: paths.qdiscFile), log: log)
         signals = try SignalEvents()
@@ -349,7 +353,7 @@ public final class Daemon {
             log.info("\(interface.device): \(interface.mode.rawValue)\(why)")
         }
         ignoringErrors { () throws(FastPathError) in
-            try SmallFile.write(paths.stateFile, RunState(pid: ProcessControl.pid, plan: plan).encoded())
+            try SmallFile.write(paths.stateFile, RunState(pid: ProcessControl.pid, capabilities: dataPath.capabilities, plan: plan).encoded())
         }
     }
 
@@ -361,6 +365,9 @@ public final class Daemon {
             for line in lines { log.error(line) }
             log.error("reload refused: the config has errors; the running state is unchanged")
         case .valid(let newConfig):
+            if newConfig.globals.disabledCapabilities != config.globals.disabledCapabilities {
+                log.notice("disable_capability changes take effect when the daemon restarts")
+            }
             config = newConfig
             log.level = newConfig.globals.logLevel
             applier.log = log

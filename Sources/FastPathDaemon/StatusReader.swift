@@ -29,6 +29,6 @@ public enum StatusReader {
                                               reason: interface.reason, forwardedPackets: counters.forwardedPackets,
                                               forwardedBytes: counters.forwardedBytes, passed: passed))
         }
-        return StatusReport(interfaces: interfaces)
+        return StatusReport(interfaces: interfaces, capabilities: state.capabilities)
     }
 }

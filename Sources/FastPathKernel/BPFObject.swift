@@ -18,8 +18,14 @@ public final class BPFObject {
     /// reused (its contents survive a daemon restart), a missing one is
     /// created and pinned. An incompatible pin (other type or sizes) fails
     /// the load: remove the stale pin first. `maxEntries` resizes maps by
-    /// name before they are created.
-    public init(path: String, pinDirectory: String? = nil, maxEntries: [String: UInt32] = [:]) throws(FastPathError) {
+    /// name before they are created. `readOnlyData` gives the initial bytes
+    /// of read-only data sections by section name (e.g. ".rodata.features"):
+    /// constants the verifier sees, set before load.
+    ///
+    /// A load the verifier refused because a program calls a helper its
+    /// type may not use on this kernel throws `.refusedHelper(name)`.
+    public init(path: String, pinDirectory: String? = nil, maxEntries: [String: UInt32] = [:],
+                readOnlyData: [String: [UInt8]] = [:]) throws(FastPathError) {
         guard let object = path.withCString({ bpf_object__open_file($0, nil) }) else {
             let value = fp_errno()
             throw FastPathError("open BPF object", code: .errno(value), subject: path,
@@ -30,6 +36,15 @@ public final class BPFObject {
             guard let map, bpf_map__set_max_entries(map, entries) == 0 else {
                 bpf_object__close(object)
                 throw FastPathError("set the size of map \(name) to \(entries)", subject: path)
+            }
+        }
+        for (section, bytes) in readOnlyData {
+            let map = section.withCString { bpf_object__find_map_by_name(object, $0) }
+            let rc = bytes.withUnsafeBytes { raw in map.map { bpf_map__set_initial_value($0, raw.baseAddress, raw.count) } }
+            guard let rc, rc == 0 else {
+                bpf_object__close(object)
+                throw FastPathError("set the read-only data \(section) (\(bytes.count) bytes)", subject: path,
+                                    hint: "the object was built from another bpf/fastpath.h")
             }
         }
         if let pinDirectory {
@@ -46,12 +61,21 @@ public final class BPFObject {
                 map = bpf_object__next_map(object, current)
             }
         }
+        fp_verifier_capture_begin()
         let rc = bpf_object__load(object)
+        fp_verifier_capture_end()
         if rc < 0 {
             bpf_object__close(object)
-            let hint: String? = pinDirectory.map {
+            let verifier = withCharBuffer(count: 256) { fp_verifier_last_line($0, 256) }
+            let helper = withCharBuffer(count: 64) { fp_verifier_refused_helper($0, 64) }
+            if !helper.isEmpty {
+                throw FastPathError("load BPF object", code: .refusedHelper(helper), subject: path,
+                                    hint: verifier.isEmpty ? nil : "verifier: " + verifier)
+            }
+            var hint: String? = pinDirectory.map {
                 "if a map pinned under \($0) is stale or incompatible, remove it; is bpffs mounted (mount -t bpf bpf /sys/fs/bpf)?"
             }
+            if !verifier.isEmpty { hint = "verifier: " + verifier + (hint.map { "; " + $0 } ?? "") }
             throw FastPathError.fromReturn(rc, "load BPF object", subject: path, hint: hint)
         }
         self.object = object

@@ -7,6 +7,8 @@ import FastPathCore
 /// the running state and how the CLI reads counters.
 public final class DataPath {
     public let object: BPFObject
+    /// The kernel's release and the optional capabilities left off.
+    public let capabilities: CapabilityReport
     public let xdp: BPFProgram
     public let tc: BPFProgram
     /// Clsact egress: stamps fp_rechecks (policy conntrack, after a ruleset change).
@@ -22,15 +24,18 @@ public final class DataPath {
     public let flows: BPFMap
     public let rechecks: BPFMap
 
-    /// Loads `objectPath` (e.g. `/usr/lib/fastpath/fastpath.o`); `maxFlows`
+    /// Loads `objectPath` (e.g. `/usr/lib/fastpath/fastpath.o`) with every
+    /// optional capability the kernel allows except `turnedOff`; `maxFlows`
     /// sizes the flow table (`option max_flows`).
-    public init(objectPath: String, pinDirectory: String? = nil, maxFlows: UInt32? = nil) throws(FastPathError) {
+    public init(objectPath: String, pinDirectory: String? = nil, maxFlows: UInt32? = nil,
+                turnedOff: Set<KernelCapability> = []) throws(FastPathError) {
         var sizes: [String: UInt32] = [:]
         if let maxFlows {
             sizes[FP_MAP_FLOWS] = maxFlows
             sizes[FP_MAP_RECHECKS] = maxFlows
         }
-        object = try BPFObject(path: objectPath, pinDirectory: pinDirectory, maxEntries: sizes)
+        (object, capabilities) = try CapabilityLoader.load(path: objectPath, pinDirectory: pinDirectory,
+                                                           maxEntries: sizes, turnedOff: turnedOff)
         xdp = try object.program(named: FP_PROG_XDP)
         tc = try object.program(named: FP_PROG_TC)
         tcEgress = try object.program(named: FP_PROG_TC_EGRESS)

@@ -14,6 +14,9 @@ public struct FastPathError: Error, Equatable, CustomStringConvertible {
         case errno(Int32)
         /// A libnl `NLE_*` code (positive).
         case netlink(Int32)
+        /// The BPF verifier refused a program because it calls this helper
+        /// (e.g. "bpf_xdp_adjust_meta"), which the program type may not use here.
+        case refusedHelper(String)
     }
 
     /// What was being done, e.g. "attach XDP program in native mode".
@@ -50,6 +53,8 @@ public struct FastPathError: Error, Equatable, CustomStringConvertible {
             text += ": " + FastPathError.errnoText(value) + " (errno \(value))"
         case .netlink(let value):
             text += ": " + FastPathError.netlinkText(value) + " (netlink error \(value))"
+        case .refusedHelper(let helper):
+            text += ": the kernel refuses helper " + helper
         }
         if let hint { text += "; " + hint }
         return text

@@ -1,0 +1,33 @@
+/// An optional part of the data path that needs something not every kernel
+/// has. Without it the data path still forwards, at a cost `effectWhenOff`
+/// names. Raw values are the words of `list disable_capability` and of
+/// `status --json`.
+public enum KernelCapability: String, CaseIterable, Equatable, Hashable {
+    /// XDP leaves its route lookup in the frame's metadata for the TC
+    /// program when the egress takes no XDP frames (`bpf_xdp_adjust_meta`).
+    case xdpTCHandoff = "xdp_tc_handoff"
+    /// TC forwards to a next hop whose neighbour is not resolved yet
+    /// (`bpf_redirect_neigh`).
+    case redirectNeighbour = "redirect_neigh"
+    /// The programs read the coarse clock once per tick
+    /// (`bpf_jiffies64`, `bpf_ktime_get_coarse_ns`).
+    case coarseClock = "coarse_clock"
+
+    /// The name people read in `status`.
+    public var title: String {
+        switch self {
+        case .xdpTCHandoff: return "xdp-tc handoff"
+        case .redirectNeighbour: return "redirect to unresolved neighbours"
+        case .coarseClock: return "coarse clock"
+        }
+    }
+
+    /// What the data path does instead.
+    public var effectWhenOff: String {
+        switch self {
+        case .xdpTCHandoff: return "TC repeats the route lookup"
+        case .redirectNeighbour: return "the kernel resolves the neighbour and forwards the first packets"
+        case .coarseClock: return "the programs read the precise clock (a few ns more per flow packet)"
+        }
+    }
+}
