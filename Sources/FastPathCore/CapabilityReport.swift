@@ -1,9 +1,9 @@
 /// What the running kernel let the data path use: its release and every
 /// optional capability that is off, with why. Shown by `status` and logged
 /// once at start.
-public struct CapabilityReport: Equatable {
+public struct CapabilityReport: Equatable, Sendable {
     /// One capability that is off.
-    public struct Degraded: Equatable {
+    public struct Degraded: Equatable, Sendable {
         public var capability: KernelCapability
         /// "kernel refuses bpf_xdp_adjust_meta in xdp programs", or that the config turned it off.
         public var why: String

@@ -2,7 +2,7 @@
 /// has. Without it the data path still forwards, at a cost `effectWhenOff`
 /// names. Raw values are the words of `list disable_capability` and of
 /// `status --json`.
-public enum KernelCapability: String, CaseIterable, Equatable, Hashable {
+public enum KernelCapability: String, CaseIterable, Equatable, Hashable, Sendable {
     /// XDP leaves its route lookup in the frame's metadata for the TC
     /// program when the egress takes no XDP frames (`bpf_xdp_adjust_meta`).
     case xdpTCHandoff = "xdp_tc_handoff"

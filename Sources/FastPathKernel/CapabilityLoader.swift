@@ -11,14 +11,17 @@ import FastPathCore
 /// of an optional capability, that capability goes off and the load is
 /// tried again; a refused helper that belongs to none is an essential one.
 enum CapabilityLoader {
+    /// `refusal` is the probe (tests replace it to reach the retry).
     static func load(path: String, pinDirectory: String?, maxEntries: [String: UInt32],
-                     turnedOff: Set<KernelCapability>) throws(FastPathError) -> (BPFObject, CapabilityReport) {
+                     turnedOff: Set<KernelCapability>,
+                     refusal: (KernelCapability) -> String? = KernelProbe.refusal(of:))
+        throws(FastPathError) -> (BPFObject, CapabilityReport) {
         if let missing = KernelProbe.missingEssential() { throw missing }
         var report = CapabilityReport(kernelRelease: KernelProbe.release)
         for capability in KernelCapability.allCases {
             if turnedOff.contains(capability) {
                 report.degraded.append(.init(capability, why: CapabilityReport.turnedOffByConfig))
-            } else if let why = KernelProbe.refusal(of: capability) {
+            } else if let why = refusal(capability) {
                 report.degraded.append(.init(capability, why: why))
             }
         }

@@ -7,7 +7,10 @@ import FastPathKernel
 /// router namespace: the flow gate, the heartbeat valve, the NAT rewrite
 /// with its checksums checked against a full recomputation, and the
 /// next-hop cache with its FIB generation.
-final class ConntrackTestRunTests: XCTestCase {
+class ConntrackTestRunTests: XCTestCase {
+    /// The optional capabilities this run leaves off even where the kernel has them.
+    class var turnedOff: Set<KernelCapability> { [] }
+
     var lab: NamespaceLab!
     var dataPath: DataPath!
     var lanIndex: UInt32 = 0, wanIndex: UInt32 = 0
@@ -18,7 +21,7 @@ final class ConntrackTestRunTests: XCTestCase {
     override func setUpWithError() throws {
         lab = try NamespaceLab()
         (lanIndex, wanIndex, lanMAC, wanMAC, h1MAC, h2MAC) = try LabPorts(lab).all
-        dataPath = try DataPath()
+        dataPath = try DataPath(turnedOff: type(of: self).turnedOff)
         try lab.inside(lab.router) { [self] in
             try dataPath.addInterface(ifindex: lanIndex, mac: lanMAC, slot: lanSlot, flags: FP_IFACE_POLICY_CONNTRACK)
             try dataPath.addInterface(ifindex: wanIndex, mac: wanMAC, slot: wanSlot,
@@ -218,7 +221,9 @@ final class ConntrackTestRunTests: XCTestCase {
         for _ in 0..<3 {
             let before = MonotonicClock.coarseNanoseconds
             try assertForwarded(frame, expected: frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
-            let after = MonotonicClock.coarseNanoseconds
+            // without the coarse clock the programs read CLOCK_MONOTONIC itself
+            let after = dataPath.capabilities.isOff(.coarseClock) ? MonotonicClock.nanoseconds
+                                                                   : MonotonicClock.coarseNanoseconds
             let seen = try XCTUnwrap(try dataPath.flowActivity(flow)).lastSeenNanoseconds
             // the programs' copy may be a tick or two behind the clock's
             XCTAssertGreaterThanOrEqual(seen + 100_000_000, before, "not stale")
@@ -338,4 +343,10 @@ final class ConntrackTestRunTests: XCTestCase {
             XCTAssertEqual(outcome.lan.passed("frag_needed"), 1)
         }
     }
+}
+
+/// The same cases without the coarse clock and the other optional
+/// capabilities: the programs read bpf_ktime_get_ns instead.
+final class ConntrackTestRunTestsEveryCapabilityOff: ConntrackTestRunTests {
+    override class var turnedOff: Set<KernelCapability> { Set(KernelCapability.allCases) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import CFastPathShim
+import FastPathCore
 import FastPathKernel
 // The namespace lab, Shell and UDPProbe (shared with ManagerTests), for every file of this target.
 @_exported import LabSupport
@@ -7,10 +8,11 @@ import FastPathKernel
 extension DataPath {
     static var objectPath: String { repositoryRoot + "/build/bpf/fastpath.o" }
 
-    /// The real object (`make bpf`), unpinned, with both families on.
-    convenience init() throws {
+    /// The real object (`make bpf`), unpinned, with both families on and
+    /// every optional capability the kernel has but `turnedOff`.
+    convenience init(turnedOff: Set<KernelCapability> = []) throws {
         LibBPFLog.setWarningsVisible(false)
-        try self.init(objectPath: DataPath.objectPath)
+        try self.init(objectPath: DataPath.objectPath, turnedOff: turnedOff)
         try setFamilies(ipv4: true, ipv6: true)
     }
 

@@ -1,11 +1,17 @@
 import XCTest
 import CFastPathShim
+import FastPathCore
 import FastPathKernel
 
 /// The data path on crafted frames through BPF_PROG_TEST_RUN, inside the
 /// lab's router namespace so that bpf_fib_lookup sees real routes and
 /// neighbours. Every case expects one exact action and one exact counter.
-final class TestRunTests: XCTestCase {
+/// Runs with every optional capability the kernel has, and again with all
+/// of them off (`TestRunTestsEveryCapabilityOff`).
+class TestRunTests: XCTestCase {
+    /// The optional capabilities this run leaves off even where the kernel has them.
+    class var turnedOff: Set<KernelCapability> { [] }
+
     enum Program { case xdp, tc }
 
     nonisolated(unsafe) static var lab: NamespaceLab!
@@ -20,7 +26,7 @@ final class TestRunTests: XCTestCase {
             let lab = try NamespaceLab()
             self.lab = lab
             (lanIndex, wanIndex, lanMAC, wanMAC, h1MAC, h2MAC) = try LabPorts(lab).all
-            let dataPath = try DataPath()
+            let dataPath = try DataPath(turnedOff: turnedOff)
             self.dataPath = dataPath
             try lab.inside(lab.router) {
                 try dataPath.addInterface(ifindex: lanIndex, mac: lanMAC, slot: lanSlot)
@@ -172,6 +178,12 @@ final class TestRunTests: XCTestCase {
         XCTAssertEqual(outcome.frame, frame, "the frame itself is untouched")
         XCTAssertEqual(outcome.delta.passed(InterfaceCounters.reasonNames[Int(FP_PASS_TC_HANDOFF)]), 1)
         XCTAssertEqual(outcome.delta.forwardedPackets, 0)
+        if Self.dataPath.capabilities.isOff(.xdpTCHandoff) {
+            XCTAssertEqual(outcome.metadata, [], "no handoff: nothing in front of the frame")
+            // TC then finds the route itself.
+            try assertForwarded(.tc, frame, expected: v4().forwarded(dstMAC: Self.h2MAC, srcMAC: Self.wanMAC))
+            return
+        }
         XCTAssertEqual(outcome.metadata.count, MemoryLayout<fp_meta>.size)
         let meta = outcome.metadata.withUnsafeBytes { $0.loadUnaligned(as: fp_meta.self) }
         XCTAssertEqual(meta.magic, FP_META_MAGIC)
@@ -274,6 +286,11 @@ final class TestRunTests: XCTestCase {
     func testNoNeighbourIsPassedByXDPAndResolvedByTC() throws {
         for frame in [v4(to: "198.51.100.77"), v6(to: "2001:db8:2::77")] {
             try assertPassed(.xdp, frame.bytes, "no_neigh")
+            if Self.dataPath.capabilities.isOff(.redirectNeighbour) {
+                // No bpf_redirect_neigh: the kernel resolves the neighbour.
+                try assertPassed(.tc, frame.bytes, "no_neigh")
+                continue
+            }
             // TC hands the packet to the neighbour layer (bpf_redirect_neigh):
             // TTL decremented, MACs left for the neighbour layer to fill.
             var expected = frame
@@ -359,5 +376,15 @@ final class TestRunTests: XCTestCase {
         try both { try assertPassed($0, v4(ttl: 1).bytes, "not_offloaded", ingress: high, slot: 0) }
         XCTAssertFalse(try dataPath.removeInterface(ifindex: 7), "an index with no entry")
         XCTAssertEqual(Set(try dataPath.interfaceEntries().map { $0.ifindex }), [Self.lanIndex, Self.wanIndex])
+    }
+}
+
+/// The same cases with every optional capability off: the fallbacks a
+/// kernel without them gets.
+final class TestRunTestsEveryCapabilityOff: TestRunTests {
+    override class var turnedOff: Set<KernelCapability> { Set(KernelCapability.allCases) }
+
+    func testEveryCapabilityIsReportedOff() {
+        XCTAssertEqual(Self.dataPath.capabilities.degraded.map { $0.capability }, KernelCapability.allCases)
     }
 }

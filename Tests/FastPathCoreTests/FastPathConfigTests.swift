@@ -273,6 +273,23 @@ final class FastPathConfigTests: XCTestCase {
         }
     }
 
+    func testDisabledCapabilitiesAsListsOrWords() {
+        XCTAssertEqual(load("config globals 'globals'\n").globals.disabledCapabilities, [])
+        let listed = load("config globals 'globals'\n\tlist disable_capability 'coarse_clock'\n"
+                          + "\tlist disable_capability 'xdp_tc_handoff'\n\tlist disable_capability 'coarse_clock'\n")
+        XCTAssertEqual(listed.globals.disabledCapabilities, [.coarseClock, .xdpTCHandoff])
+        let words = load("config globals 'globals'\n\toption disable_capability 'redirect_neigh xdp_tc_handoff'\n")
+        XCTAssertEqual(words.globals.disabledCapabilities, [.redirectNeighbour, .xdpTCHandoff])
+    }
+
+    func testUnknownCapabilityNamesTheLineAndTheAllowedWords() {
+        XCTAssertEqual(problems("config globals 'globals'\n\tlist disable_capability 'coarse_clock'\n"
+                                + "\tlist disable_capability 'xdp_meta'\n"), [
+            "/etc/config/fastpath:3: globals 'globals': option 'disable_capability': invalid value 'xdp_meta'"
+                + " (allowed: xdp_tc_handoff, redirect_neigh, coarse_clock)",
+        ])
+    }
+
     func testUnknownSectionType() {
         XCTAssertEqual(problems("config globals 'globals'\n\nconfig interfaces 'lan'\n\toption device 'br-lan'\n"), [
             "/etc/config/fastpath:3: interfaces 'lan': unknown section type 'interfaces' (allowed: globals, interface)",
@@ -284,7 +301,7 @@ final class FastPathConfigTests: XCTestCase {
 
     func testUnknownOptions() {
         XCTAssertEqual(problems("config globals 'globals'\n\toption debug '1'\n"), [
-            "/etc/config/fastpath:2: globals 'globals': option 'debug': unknown option (allowed: enabled, mode, policy, ipv4, ipv6, log_level, max_flows, valve_timeout)",
+            "/etc/config/fastpath:2: globals 'globals': option 'debug': unknown option (allowed: enabled, mode, policy, ipv4, ipv6, log_level, max_flows, valve_timeout, disable_capability)",
         ])
         XCTAssertEqual(problems("config interface 'lan'\n\toption device 'br-lan'\n\toption ifname 'eth0'\n"), [
             "/etc/config/fastpath:3: interface 'lan': option 'ifname': unknown option (allowed: device, mode, policy, wan, enabled)",

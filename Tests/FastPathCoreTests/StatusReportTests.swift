@@ -2,6 +2,11 @@ import XCTest
 @testable import FastPathCore
 
 final class StatusReportTests: XCTestCase {
+    private static let complete = CapabilityReport(kernelRelease: "6.1.0-57-amd64")
+    private static let degraded = CapabilityReport(kernelRelease: "6.18.44-fc-v1300", degraded: [
+        .init(.xdpTCHandoff, why: "kernel refuses bpf_xdp_adjust_meta in xdp programs"),
+    ])
+
     private let sample = StatusReport(interfaces: [
         InterfaceStatus(name: "br-lan", ifindex: 6, requested: "auto", mode: .xdpNative, reason: "",
                         forwardedPackets: 1200, forwardedBytes: 1_500_000,
@@ -10,7 +15,7 @@ final class StatusReportTests: XCTestCase {
                         reason: "driver has no native XDP; using tc",
                         forwardedPackets: 34, forwardedBytes: 4096, passed: []),
         InterfaceStatus(name: "eth9", ifindex: 0, requested: "auto", mode: .none, reason: "waiting for device"),
-    ])
+    ], capabilities: degraded)
 
     func testJSONIsExact() {
         XCTAssertEqual(sample.json(), """
@@ -22,10 +27,13 @@ final class StatusReportTests: XCTestCase {
             "forwarded_packets":34,"forwarded_bytes":4096,"passed":{}},\
             {"name":"eth9","ifindex":0,"requested":"auto","mode":"none","reason":"waiting for device",\
             "forwarded_packets":0,"forwarded_bytes":0,"passed":{}}],\
-            "totals":{"forwarded_packets":1234,"forwarded_bytes":1504096}}
+            "totals":{"forwarded_packets":1234,"forwarded_bytes":1504096},\
+            "kernel":{"release":"6.18.44-fc-v1300","degraded":[{"capability":"xdp_tc_handoff",\
+            "reason":"kernel refuses bpf_xdp_adjust_meta in xdp programs","effect":"TC repeats the route lookup"}]}}
             """)
-        XCTAssertEqual(StatusReport(interfaces: []).json(),
-                       #"{"interfaces":[],"totals":{"forwarded_packets":0,"forwarded_bytes":0}}"#)
+        XCTAssertEqual(StatusReport(interfaces: [], capabilities: Self.complete).json(),
+                       #"{"interfaces":[],"totals":{"forwarded_packets":0,"forwarded_bytes":0},"#
+                       + #""kernel":{"release":"6.1.0-57-amd64","degraded":[]}}"#)
     }
 
     func testJSONParsesBack() throws {
@@ -44,7 +52,8 @@ final class StatusReportTests: XCTestCase {
 
         let nasty = "refused: \"bad\"\n\\path\t\u{1}"
         let report = StatusReport(interfaces: [InterfaceStatus(name: "e\"th", ifindex: 1, requested: "auto",
-                                                               mode: .tc, reason: nasty)])
+                                                               mode: .tc, reason: nasty)],
+                                  capabilities: Self.complete)
         let object = try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any]
         let first = (object?["interfaces"] as? [[String: Any]])?.first
         XCTAssertEqual(first?["reason"] as? String, nasty)
@@ -57,7 +66,7 @@ final class StatusReportTests: XCTestCase {
         let huge = StatusReport(interfaces: [
             InterfaceStatus(name: "a", ifindex: 1, requested: "tc", mode: .tc, reason: "", forwardedPackets: .max),
             InterfaceStatus(name: "b", ifindex: 2, requested: "tc", mode: .tc, reason: "", forwardedPackets: 2),
-        ])
+        ], capabilities: Self.complete)
         XCTAssertEqual(huge.totalForwardedPackets, 1)
     }
 
@@ -79,9 +88,13 @@ final class StatusReportTests: XCTestCase {
             wlan0            9  native     tc                34       4096  -                     driver has no native XDP; using tc
             eth9             -  auto       none               0          0  -                     waiting for device
             total                                          1234    1504096
+            kernel 6.18.44-fc-v1300: degraded
+              xdp-tc handoff: off (kernel refuses bpf_xdp_adjust_meta in xdp programs); TC repeats the route lookup
 
             """)
-        let lines = table.split(separator: "\n")
+        XCTAssertTrue(StatusReport(interfaces: [], capabilities: Self.complete).table()
+            .hasSuffix("\nkernel 6.1.0-57-amd64: every optional capability in use\n"))
+        let lines = Array(table.split(separator: "\n").prefix(5))
         XCTAssertEqual(lines.count, 5)
         for line in lines {
             XCTAssertFalse(line.hasSuffix(" "), "no trailing spaces: \(line)")
