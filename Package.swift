@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "LabSupport", dependencies: ["FastPathKernel"], path: "Tests/LabSupport",
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         // The real embedded binary (build/x86_64/fastpath) managing the lab's router, end to end.
-        .testTarget(name: "ManagerTests", dependencies: ["LabSupport"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "ManagerTests", dependencies: ["LabSupport", "FastPathCore", "FastPathKernel"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "FastPathCore"),
         .testTarget(name: "FastPathCoreTests", dependencies: ["FastPathCore"]),
     ]

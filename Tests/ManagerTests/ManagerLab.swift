@@ -21,11 +21,12 @@ final class ManagerLab {
 
     /// `lan0` and `wan0` of the router under policy routing (no `wan '1'`:
     /// routing policy is refused on a wan interface).
-    static func config(mode: String = "native") -> String {
+    static func config(mode: String = "native", globals: String = "") -> String {
         """
         config globals 'globals'
         \toption mode '\(mode)'
         \toption policy 'routing'
+        \(globals)
 
         config interface 'lan'
         \toption device 'lan0'
@@ -154,6 +155,23 @@ final class ManagerLab {
                                            forwardedBytes: number("forwarded_bytes"), passed: passed)
         }
         return byName
+    }
+
+    /// The `kernel` object of `status --json`: the release and, for each
+    /// capability that is off, why.
+    func kernelStatus() throws -> (release: String, degraded: [String: String]) {
+        let result = try fastpath("status", "--json")
+        guard result.status == 0,
+              let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+              let kernel = object["kernel"] as? [String: Any], let release = kernel["release"] as? String,
+              let degraded = kernel["degraded"] as? [[String: Any]] else {
+            throw Failure("status --json has no kernel object: \(result.stdout) \(result.stderr)")
+        }
+        var reasons: [String: String] = [:]
+        for entry in degraded {
+            reasons[entry["capability"] as? String ?? ""] = entry["reason"] as? String ?? ""
+        }
+        return (release, reasons)
     }
 
     func modes() throws -> [String: String] {

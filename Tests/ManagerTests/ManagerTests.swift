@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 import LabSupport
+import FastPathCore
+import FastPathKernel
 
 /// End to end: the real embedded `fastpath` binary (`make`) managing the
 /// router of the namespace lab, driven only through its command line, with
@@ -113,6 +115,46 @@ final class ManagerTests: XCTestCase {
         XCTAssertNotNil(try manager.xdpProgramID("lan0"), "an XDP program on lan0")
         try assertCountersGrow(mode: "xdp-native")
         print("fastpath daemon VmRSS, idle in the lab: \(manager.daemonRSS())")
+    }
+
+    /// Status names the kernel and exactly the optional capabilities it
+    /// refuses (none on a kernel that has them all), with what each costs.
+    func testStatusNamesTheKernelAndWhatItRefuses() throws {
+        try manager.startDaemon()
+        try manager.waitForMode("xdp-native")
+        let kernel = try manager.kernelStatus()
+        XCTAssertEqual(kernel.release, KernelProbe.release)
+        var expected: [String: String] = [:]
+        for capability in KernelCapability.allCases {
+            if let why = KernelProbe.refusal(of: capability) { expected[capability.rawValue] = why }
+        }
+        XCTAssertEqual(kernel.degraded, expected)
+        let table = try manager.fastpath("status").stdout
+        XCTAssertTrue(table.contains("kernel \(kernel.release): "), table)
+        for capability in KernelCapability.allCases where expected[capability.rawValue] != nil {
+            XCTAssertTrue(table.contains("\(capability.title): off ("), table)
+        }
+        print("fastpath status on kernel \(kernel.release):\n\(table)")
+    }
+
+    /// The knob turns capabilities off where the kernel has them; status
+    /// says so, the log says it once, and traffic still flows.
+    func testDisabledCapabilitiesAreOffAndTrafficStillFlows() throws {
+        try manager.writeConfig(ManagerLab.config(globals: """
+            \tlist disable_capability 'xdp_tc_handoff'
+            \tlist disable_capability 'redirect_neigh'
+            \tlist disable_capability 'coarse_clock'
+            """))
+        try manager.startDaemon()
+        try manager.waitForMode("xdp-native")
+        let kernel = try manager.kernelStatus()
+        XCTAssertEqual(Set(kernel.degraded.keys), Set(KernelCapability.allCases.map { $0.rawValue }))
+        for capability in KernelCapability.allCases where KernelProbe.refusal(of: capability) == nil {
+            XCTAssertEqual(kernel.degraded[capability.rawValue], CapabilityReport.turnedOffByConfig)
+        }
+        try assertCountersGrow(mode: "xdp-native")
+        let log = manager.daemonLog
+        XCTAssertEqual(log.components(separatedBy: "xdp-tc handoff: off").count - 1, 1, "logged once: \(log)")
     }
 
     // MARK: 2. tc and generic
