@@ -1,6 +1,6 @@
 import CFastPathShim
 import FastPathCore
-import FastPathKernel
+@testable import FastPathKernel
 import XCTest
 
 /// The ABI structs in bpf/fastpath.h, as Swift imports them, have the sizes
@@ -19,6 +19,19 @@ final class LayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<fp_addr>.size, 16)
         XCTAssertEqual(MemoryLayout<fp_flow_key>.size, 44)
         XCTAssertEqual(MemoryLayout<fp_flow>.size, 96)
+    }
+
+    /// Every optional capability has its own fp_features bit, and together
+    /// they are every bit the programs know.
+    func testCapabilitiesCoverTheFeatureBits() {
+        var union: UInt32 = 0
+        for capability in KernelCapability.allCases {
+            XCTAssertEqual(capability.featureBit.nonzeroBitCount, 1, "\(capability)")
+            XCTAssertEqual(union & capability.featureBit, 0, "\(capability) shares a bit")
+            union |= capability.featureBit
+        }
+        XCTAssertEqual(union, FP_FEATURES_ALL)
+        XCTAssertEqual(CapabilityLoader.featureBytes(CapabilityReport(kernelRelease: "")).count, 4)
     }
 
     func testCoreFlagsMirrorTheHeader() {
