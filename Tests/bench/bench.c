@@ -171,18 +171,36 @@ struct object {
 static struct object fp = { "fastpath.o" }, ref = { "reference_fwd.o" },
 		     tg = { "trafficgen.o" }, cost = { "bench_cost.o" };
 
+/* fastpath.o is loaded with every optional capability the kernel allows
+ * (bpf/fastpath.h, fp_features), as the daemon does: on a refusal, with the
+ * XDP->TC handoff off, then with every optional part off. */
 static void load(struct object *o)
 {
+	static const __u32 fp_tries[] = { FP_FEATURES_ALL, FP_FEATURES_ALL & ~FP_FEATURE_XDP_META, 0 };
 	char path[512];
-	int err;
+	int err = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", opt.bpf_dir, o->file);
-	o->obj = bpf_object__open_file(path, NULL);
-	if (!o->obj)
-		die("%s: %s (run make bpf)", path, strerror(errno));
-	err = bpf_object__load(o->obj);
-	if (err)
-		die("%s: load failed: %s", path, strerror(-err));
+	for (size_t i = 0; i < (o == &fp ? sizeof(fp_tries) / sizeof(fp_tries[0]) : 1); i++) {
+		o->obj = bpf_object__open_file(path, NULL);
+		if (!o->obj)
+			die("%s: %s (run make bpf)", path, strerror(errno));
+		if (o == &fp) {
+			struct bpf_map *features = bpf_object__find_map_by_name(o->obj, FP_FEATURES_SECTION);
+
+			if (!features || bpf_map__set_initial_value(features, &fp_tries[i], sizeof(fp_tries[i])))
+				die("%s: no %s section (built from another fastpath.h?)", path, FP_FEATURES_SECTION);
+		}
+		err = bpf_object__load(o->obj);
+		if (!err) {
+			if (i)
+				fprintf(stderr, "bench: %s loaded with optional features 0x%x of 0x%x (the kernel refuses the rest)\n",
+					o->file, fp_tries[i], FP_FEATURES_ALL);
+			return;
+		}
+		bpf_object__close(o->obj);
+	}
+	die("%s: load failed: %s", path, strerror(-err));
 }
 
 static int prog_fd(struct object *o, const char *name)
