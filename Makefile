@@ -4,6 +4,8 @@
 #   make swift-build   host SwiftPM build (development, tests)
 #   make test       install what's missing, run every test (as root)
 #   make demo       install what's missing, build, forward real traffic in a namespace lab
+#   make fresh-check   `make demo` then `make test` as the first commands on a new
+#                   minimal Debian 12 root (debootstrap; as root; about 10 minutes)
 #   make clean
 # Cross (work in progress): make ARCH=aarch64|armv7|x86_64 CROSS_COMPILE=aarch64-linux-gnu- SYSROOT=...
 
@@ -48,6 +50,8 @@ endif
 EMBEDDED_LIBDIR := $(SWIFT_BIN)/../lib/swift/embedded/$(SWIFT_TARGET)
 
 # (cross) a Debian-style sysroot keeps its .pc files under usr/lib/<multiarch>/
+# (read at once since it is exported; only with SYSROOT=, whose caller brings
+# the cross gcc: `deps` installs none)
 CC_MULTIARCH := $(if $(SYSROOT),$(shell $(CC) -print-multiarch 2>/dev/null))
 ifneq ($(SYSROOT),)
 SYSROOT_CFLAGS     := --sysroot=$(SYSROOT)
@@ -57,9 +61,12 @@ export PKG_CONFIG_LIBDIR := $(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/usr/share/pk
 PKG_CONFIG_ENV := PKG_CONFIG_SYSROOT_DIR='$(PKG_CONFIG_SYSROOT_DIR)' PKG_CONFIG_LIBDIR='$(PKG_CONFIG_LIBDIR)'
 endif
 
+# Deferred (=, not :=), like everything below that asks an installed tool:
+# read when a recipe runs, so after `deps` has installed the packages (see
+# "set-up, tests, demo"). Reading the Makefile itself needs no package.
 LIB_PKGS     := libbpf libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libnl-nf-3.0
-LIB_CFLAGS   := $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --cflags $(LIB_PKGS))
-LIB_LDLIBS   := $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(LIB_PKGS))
+LIB_CFLAGS    = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --cflags $(LIB_PKGS))
+LIB_LDLIBS    = $(shell $(PKG_CONFIG_ENV) $(PKG_CONFIG) --libs $(LIB_PKGS))
 
 CFLAGS  ?= -Os -g0
 CFLAGS  += -Wall -Wextra -Wno-unused-parameter -ffunction-sections -fdata-sections \
@@ -84,7 +91,7 @@ LDFLAGS += -Wl,-z,max-page-size=4096
 
 # Module search path: the C shim's and system libraries' module maps, and the
 # Swift modules built so far.
-SWIFT_INCLUDES := -I Sources/CFastPathShim/include -I Sources/CLibBPF -I Sources/CNetlink \
+SWIFT_INCLUDES  = -I Sources/CFastPathShim/include -I Sources/CLibBPF -I Sources/CNetlink \
                   -I $(MODDIR) $(addprefix -Xcc ,$(LIB_CFLAGS))
 SWIFTFLAGS ?= -Osize
 SWIFTFLAGS += -target $(SWIFT_TARGET) -enable-experimental-feature Embedded -wmo -parse-as-library \
@@ -98,10 +105,10 @@ SWIFTFLAGS += -target $(SWIFT_TARGET) -enable-experimental-feature Embedded -wmo
 # compiler's system include directories (minus gcc's private ones, clang has
 # its own builtins) and the -I directories of CFLAGS (OpenWrt's staging dir).
 ifneq ($(CROSS_COMPILE),)
-CC_SYSTEM_INCLUDES := $(shell $(CC) $(SYSROOT_CFLAGS) -xc -E -v /dev/null 2>&1 | \
+CC_SYSTEM_INCLUDES  = $(shell $(CC) $(SYSROOT_CFLAGS) -xc -E -v /dev/null 2>&1 | \
                         sed -n '/^\#include <...>/,/^End of search/s/^ //p' | \
                         grep -v -e '/lib/gcc/' -e '/gcc-cross/' -e '/fortify')
-CROSS_SWIFTFLAGS   := -Xcc -nostdlibinc $(foreach d,$(CC_SYSTEM_INCLUDES),-Xcc -isystem -Xcc $(d))
+CROSS_SWIFTFLAGS    = -Xcc -nostdlibinc $(foreach d,$(CC_SYSTEM_INCLUDES),-Xcc -isystem -Xcc $(d))
 SWIFTFLAGS         += $(CROSS_SWIFTFLAGS) $(addprefix -Xcc ,$(filter-out %/fortify,$(filter -I%,$(CFLAGS))))
 endif
 # ---- end cross -----------------------------------------------------------
@@ -112,7 +119,7 @@ BPF_SRCS    := $(wildcard $(BPF_SRC_DIR)/*.bpf.c)
 BPF_NAMES   := $(patsubst $(BPF_SRC_DIR)/%.bpf.c,%,$(BPF_SRCS))
 BPF_HEADERS := $(wildcard $(BPF_SRC_DIR)/*.h)
 BPF_OBJS    := $(foreach n,$(BPF_NAMES),$(BUILD)/bpf/$(n).bpfel.o $(BUILD)/bpf/$(n).bpfeb.o $(BUILD)/bpf/$(n).o)
-BPF_CFLAGS  := -O2 -g -Wall -Werror -I/usr/include/$(shell gcc -dumpmachine)
+BPF_CFLAGS   = -O2 -g -Wall -Werror -I/usr/include/$(shell gcc -dumpmachine)
 
 # ---- Swift modules, in dependency order ----------------------------------
 # Each module: one swiftc -wmo invocation emitting its .swiftmodule and .o.
@@ -157,7 +164,7 @@ fastpath_DEPS       := FastPathCore FastPathKernel FastPathDaemon
 define swift_module
 $(OBJDIR)/$(1).o $(MODDIR)/$(1).swiftmodule &: $$($(1)_SRCS) $$(foreach d,$$($(1)_DEPS),$(MODDIR)/$$(d).swiftmodule) $(C_MODULE_FILES)
 	@mkdir -p $(OBJDIR) $(MODDIR)
-	$(SWIFTC) $(SWIFTFLAGS) -module-name $(1) -emit-module -emit-module-path $(MODDIR)/$(1).swiftmodule \
+	$$(SWIFTC) $$(SWIFTFLAGS) -module-name $(1) -emit-module -emit-module-path $(MODDIR)/$(1).swiftmodule \
 		-c $$($(1)_SRCS) -o $(OBJDIR)/$(1).o
 endef
 $(foreach m,$(SWIFT_MODULES),$(eval $(call swift_module,$(m))))
@@ -184,12 +191,15 @@ distclean: clean
 
 # ---- set-up, tests, demo ------------------------------------------------------
 # Debian packages the build, the tests and the demo use; `make deps` installs
-# the missing ones (as root), so a fresh machine needs nothing else.
-DEB_PACKAGES := libbpf-dev bpftool libnl-3-dev libnl-route-3-dev libnl-genl-3-dev \
+# the missing ones (as root), so a fresh machine needs nothing else but make
+# and the Swift toolchain in /opt/swift (its clang builds the BPF objects).
+# procps: sysctl; netbase: /etc/protocols, for the protocol names in the
+# nftables rulesets (`make fresh-check` finds what a minimal Debian lacks).
+DEB_PACKAGES := gcc libc6-dev libbpf-dev bpftool libnl-3-dev libnl-route-3-dev libnl-genl-3-dev \
                 libnl-nf-3-dev libelf-dev zlib1g-dev pkg-config iproute2 nftables conntrack \
-                iputils-ping ethtool tcpdump iperf3 jq util-linux python3 shellcheck
+                iputils-ping ethtool tcpdump iperf3 jq util-linux procps netbase python3 shellcheck
 
-.PHONY: deps test demo bpffs
+.PHONY: deps test demo run-test run-demo bpffs fresh-check
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -200,16 +210,28 @@ deps:
 bpffs:
 	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
+# `make demo` and `make test` are the first commands on a fresh machine (so is
+# `make bench`): they install what's missing, then a new make does the rest
+# (run-demo, run-test, run-bench), reading this Makefile again now that the
+# packages are there. It also keeps `make -j` from building before `deps`.
+test demo: deps
+	@$(MAKE) --no-print-directory run-$@
+
 # Every tier runs here, as root: pure Swift, BPF test runs on crafted frames
 # and fuzzing, real traffic through the namespace lab with the embedded
 # binary (`all`) as the manager, and the OpenWrt package files.
-test: deps all bpffs
+run-test: all bpffs
 	sh Tests/package/test-init-script.sh $(OUT)/fastpath
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-demo: deps all bpffs
+run-demo: all bpffs
 	sh Tests/lab/demo.sh
+
+# The README's `make demo` then `make test` in a new minimal Debian 12 root
+# (debootstrap, as root; a clean clone of HEAD): Tests/fresh/fresh-check.sh.
+fresh-check:
+	bash Tests/fresh/fresh-check.sh
 
 # ==== benchmarks (make bench) ================================================
 # Data-path benchmark: forwarding rate through the namespace lab (kernel,
@@ -227,8 +249,11 @@ $(BENCH_BIN): Tests/bench/bench.c $(BPF_SRC_DIR)/fastpath.h $(BPF_SRC_DIR)/bench
 	$(BENCH_CC) $(BENCH_CFLAGS) -I $(BPF_SRC_DIR) $(shell $(PKG_CONFIG) --cflags libbpf) $< -o $@ \
 		$(shell $(PKG_CONFIG) --libs libbpf) -lm
 
-.PHONY: bench
-bench: deps all bpffs $(BENCH_BIN)
+.PHONY: bench run-bench
+bench: deps
+	@$(MAKE) --no-print-directory run-bench
+
+run-bench: all bpffs $(BENCH_BIN)
 	sh Tests/bench/bench.sh
 # ==== end of benchmarks =======================================================
 
