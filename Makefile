@@ -275,3 +275,19 @@ install: $(OUT)/fastpath.stripped $(BUILD)/bpf/fastpath.o
 cross-check:
 	sh openwrt/cross-check.sh
 # ==== end of OpenWrt package ==================================================
+
+# ==== kernel matrix in VMs (make test-kernels) ================================
+# The kernel-facing tests (BPF test runs, netlink/conntrack, the manager and
+# firewall lab; a representative set, see Tests/vm/test-kernels.sh) inside
+# virtme-ng VMs (qemu, TCG) booting Debian's 6.1 (bookworm) and 6.12
+# (bookworm-backports) kernels, which Tests/vm/kernels.sh fetches once into
+# build/vm/kernels. As root; installs qemu, kmod, busybox and virtme-ng if
+# missing; about 10 minutes here. Results: build/vm/results/KERNEL/.
+.PHONY: test-kernels run-test-kernels
+test-kernels: deps
+	@$(MAKE) --no-print-directory run-test-kernels
+
+run-test-kernels: all
+	$(SWIFT) build --build-tests
+	sh Tests/vm/test-kernels.sh
+# ==== end of kernel matrix ====================================================
