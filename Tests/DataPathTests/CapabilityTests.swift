@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import CFastPathShim
 import FastPathCore
@@ -21,6 +22,17 @@ final class CapabilityTests: XCTestCase {
 
     func testThisKernelHasTheEssentials() {
         XCTAssertNil(KernelProbe.missingEssential())
+    }
+
+    /// Where the kernel is known to have every optional capability (the
+    /// kernel matrix sets FASTPATH_EXPECT_EVERY_CAPABILITY for Debian's 6.1
+    /// and 6.12), none may be off.
+    func testAKernelWithEveryCapabilityLeavesNoneOff() throws {
+        guard ProcessInfo.processInfo.environment["FASTPATH_EXPECT_EVERY_CAPABILITY"] == "1" else {
+            throw XCTSkip("set FASTPATH_EXPECT_EVERY_CAPABILITY=1 on a kernel known to allow every optional helper")
+        }
+        let dataPath = try DataPath()
+        XCTAssertEqual(dataPath.capabilities.degraded, [], "kernel \(KernelProbe.release)")
     }
 
     func testEachProbeAgreesWithTheVerifierOnTheObject() throws {
