@@ -12,6 +12,9 @@ public enum KernelCapability: String, CaseIterable, Equatable, Hashable, Sendabl
     /// The programs read the coarse clock once per tick
     /// (`bpf_jiffies64`, `bpf_ktime_get_coarse_ns`).
     case coarseClock = "coarse_clock"
+    /// The kernel says which devices take XDP frames (netdev generic
+    /// netlink, Linux 6.3+), so XDP redirects straight into them.
+    case xdpFeatures = "xdp_features"
 
     /// The name people read in `status`.
     public var title: String {
@@ -19,6 +22,7 @@ public enum KernelCapability: String, CaseIterable, Equatable, Hashable, Sendabl
         case .xdpTCHandoff: return "xdp-tc handoff"
         case .redirectNeighbour: return "redirect to unresolved neighbours"
         case .coarseClock: return "coarse clock"
+        case .xdpFeatures: return "XDP redirect targets"
         }
     }
 
@@ -28,6 +32,7 @@ public enum KernelCapability: String, CaseIterable, Equatable, Hashable, Sendabl
         case .xdpTCHandoff: return "TC repeats the route lookup"
         case .redirectNeighbour: return "the kernel resolves the neighbour and forwards the first packets"
         case .coarseClock: return "the programs read the precise clock (a few ns more per flow packet)"
+        case .xdpFeatures: return "no device is known to take XDP frames: XDP hands every packet to TC"
         }
     }
 }

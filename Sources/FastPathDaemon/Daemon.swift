@@ -95,7 +95,7 @@ public final class Daemon {
         // Every route change matters to the FIB generation; only gateways
         // are kept (NextHopTracker), so a full table costs no memory.
         monitor = try RouteNetlinkMonitor(routesWithGatewayOnly: false)
-        features = try? XDPFeatureProbe()
+        features = dataPath.capabilities.isOff(.xdpFeatures) ? nil : try? XDPFeatureProbe()
         prober = try? NeighbourProber()
         try resync()
         heartbeat()

@@ -5,8 +5,9 @@ import FastPathCore
 /// kernel allows, and says which are off and why.
 ///
 /// The essentials are probed first (a kernel without them gets one error
-/// naming what is missing). Each optional capability is probed by a real
-/// load of a tiny program; then the object is loaded with the survivors
+/// naming what is missing). Each optional capability of the programs is
+/// probed by a real load of a tiny program (the manager's own, by asking
+/// the kernel); then the object is loaded with the survivors
 /// switched on in `fp_features`. Should the verifier still refuse a helper
 /// of an optional capability, that capability goes off and the load is
 /// tried again; a refused helper that belongs to none is an essential one.
@@ -45,7 +46,7 @@ enum CapabilityLoader {
     /// `fp_features` as the object holds it: the bits of what is on, host order.
     static func featureBytes(_ report: CapabilityReport) -> [UInt8] {
         var bits = FP_FEATURES_ALL
-        for degraded in report.degraded { bits &= ~degraded.capability.featureBit }
+        for degraded in report.degraded { bits &= ~(degraded.capability.featureBit ?? 0) }
         return withUnsafeBytes(of: bits) { Array($0) }
     }
 

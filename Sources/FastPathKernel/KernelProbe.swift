@@ -57,6 +57,14 @@ public enum KernelProbe {
     /// bpf_xdp_adjust_meta in xdp programs"), or nil when it has it. A probe
     /// that could not be made at all (no privileges) counts as a refusal.
     public static func refusal(of capability: KernelCapability) -> String? {
+        if capability == .xdpFeatures {
+            do {
+                let probe = try XDPFeatureProbe()
+                return probe.isSupported ? nil : "kernel has no netdev XDP features (generic netlink family netdev, Linux 6.3+)"
+            } catch {
+                return "probing the netdev XDP features failed: \(error.description)"
+            }
+        }
         for use in capability.helperUses {
             switch probe(use) {
             case .allowed: continue
@@ -101,12 +109,14 @@ public enum KernelProbe {
 }
 
 extension KernelCapability {
-    /// Its bit in the programs' `fp_features` (bpf/fastpath.h).
-    var featureBit: UInt32 {
+    /// Its bit in the programs' `fp_features` (bpf/fastpath.h); nil for what
+    /// only the manager uses.
+    var featureBit: UInt32? {
         switch self {
         case .xdpTCHandoff: return FP_FEATURE_XDP_META
         case .redirectNeighbour: return FP_FEATURE_REDIRECT_NEIGH
         case .coarseClock: return FP_FEATURE_COARSE_CLOCK
+        case .xdpFeatures: return nil
         }
     }
 
@@ -128,6 +138,8 @@ extension KernelCapability {
                                   programType: type, arguments: FP_PROBE_ARGS_CTX))
             }
             return uses
+        case .xdpFeatures:
+            return []
         }
     }
 }

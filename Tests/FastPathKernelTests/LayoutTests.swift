@@ -26,9 +26,13 @@ final class LayoutTests: XCTestCase {
     func testCapabilitiesCoverTheFeatureBits() {
         var union: UInt32 = 0
         for capability in KernelCapability.allCases {
-            XCTAssertEqual(capability.featureBit.nonzeroBitCount, 1, "\(capability)")
-            XCTAssertEqual(union & capability.featureBit, 0, "\(capability) shares a bit")
-            union |= capability.featureBit
+            guard let bit = capability.featureBit else {
+                XCTAssertTrue(capability.helperUses.isEmpty, "\(capability) calls helpers but has no bit")
+                continue
+            }
+            XCTAssertEqual(bit.nonzeroBitCount, 1, "\(capability)")
+            XCTAssertEqual(union & bit, 0, "\(capability) shares a bit")
+            union |= bit
         }
         XCTAssertEqual(union, FP_FEATURES_ALL)
         XCTAssertEqual(CapabilityLoader.featureBytes(CapabilityReport(kernelRelease: "")).count, 4)

@@ -144,6 +144,7 @@ final class ManagerTests: XCTestCase {
             \tlist disable_capability 'xdp_tc_handoff'
             \tlist disable_capability 'redirect_neigh'
             \tlist disable_capability 'coarse_clock'
+            \tlist disable_capability 'xdp_features'
             """))
         try manager.startDaemon()
         try manager.waitForMode("xdp-native")
