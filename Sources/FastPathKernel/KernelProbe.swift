@@ -5,7 +5,8 @@ import FastPathCore
 /// What the running kernel lets fastpath's programs do, found out by real
 /// loads of tiny programs and by creating maps. Asking is not enough:
 /// libbpf 1.1's helper probe answers "supported" for helpers a kernel
-/// refuses. Results are cached for the life of the process.
+/// refuses. Helper probes are cached for the life of the process (the
+/// shim); the others are asked anew, at start only.
 public enum KernelProbe {
     /// `uname -r`.
     public static var release: String {
