@@ -30,6 +30,9 @@ public struct Admission {
     public enum Operation: Equatable {
         /// List the direction's leaving tuple in `fp_rechecks`, unstamped.
         case watch(FlowKey)
+        /// The same for a direction just taken off the fast path: stamps
+        /// within a grace time may come from packets it was still carrying.
+        case rewatch(FlowKey)
         case unwatch(FlowKey)
         /// Write the direction into `fp_flows`.
         case admit(FlowKey, FlowRewrite, snatEgress: UInt32, mark: UInt32)
@@ -79,6 +82,11 @@ public struct Admission {
 
     /// The leaving tuples whose stamps are awaited.
     public var awaitingProof: [FlowKey] { Array(watched.keys) }
+
+    /// The leaving tuples of one connection whose stamps are awaited.
+    public func awaitingProof(of original: ConntrackTuple) -> [FlowKey] {
+        connections[original]?.directions.compactMap { watched[$0.flow.egress] == nil ? nil : $0.flow.egress } ?? []
+    }
 
     /// The `fp_flows` keys in the fast path.
     public var admittedKeys: [FlowKey] {
@@ -192,11 +200,12 @@ public struct Admission {
         for (tuple, var connection) in connections {
             for index in connection.directions.indices {
                 let leaving = connection.directions[index].flow.egress
-                if let key = connection.directions[index].admitted { operations.append(.withdraw(key)) }
+                let wasAdmitted = connection.directions[index].admitted
+                if let key = wasAdmitted { operations.append(.withdraw(key)) }
                 connection.directions[index].admitted = nil
                 connection.directions[index].proof = nil
                 watched[leaving] = tuple
-                operations.append(.watch(leaving))
+                operations.append(wasAdmitted == nil ? .watch(leaving) : .rewatch(leaving))
             }
             connections[tuple] = connection
         }

@@ -33,6 +33,16 @@ final class ConntrackMirror {
     /// Stamps this soon after a direction is listed could come from a
     /// packet the fast path was still forwarding as it was taken off: not proof.
     static let graceMilliseconds: UInt64 = 50
+    /// How often stamps are read while directions listed in the last
+    /// `promptWindowMilliseconds` wait; later ones at each heartbeat.
+    static let promptProofMilliseconds: UInt64 = 50
+    static let promptWindowMilliseconds: UInt64 = 3000
+    private var lastWatchMilliseconds: UInt64 = 0
+
+    /// Directions were listed moments ago: their proofs are looked for often.
+    var wantsPromptProofs: Bool {
+        admission.isAwaitingProof && MonotonicClock.milliseconds < lastWatchMilliseconds + ConntrackMirror.promptWindowMilliseconds
+    }
 
     init(dataPath: DataPath, log: Log) throws(FastPathError) {
         self.dataPath = dataPath
@@ -69,7 +79,9 @@ final class ConntrackMirror {
         do {
             try monitor.receive { event in
                 switch event {
-                case .new(let entry), .update(let entry): self.apply(self.admission.observe(entry, reportedByEvent: true))
+                case .new(let entry), .update(let entry):
+                    self.apply(self.admission.observe(entry, reportedByEvent: true))
+                    self.admitProvenDirections(of: entry.original)
                 case .destroy(let entry): self.apply(self.admission.forget(entry.original))
                 case .overflow: overflowed = true
                 }
@@ -167,9 +179,10 @@ final class ConntrackMirror {
         refreshActiveFlows()
     }
 
-    private func admitProvenDirections() {
+    /// Reads the stamps of the directions awaiting proof (of one connection).
+    func admitProvenDirections(of original: ConntrackTuple? = nil) {
         var operations: [Admission.Operation] = []
-        for leaving in admission.awaitingProof {
+        for leaving in original.map({ admission.awaitingProof(of: $0) }) ?? admission.awaitingProof {
             do {
                 if let proof = try dataPath.recheckProof(leaving) { operations += admission.prove(leaving, proof) }
             } catch {
@@ -248,8 +261,10 @@ final class ConntrackMirror {
         for operation in operations {
             do {
                 switch operation {
-                case .watch(let leaving):
-                    try dataPath.addRecheck(leaving, notBeforeMilliseconds: ConntrackMirror.graceMilliseconds)
+                case .watch(let leaving), .rewatch(let leaving):
+                    let grace = operation == .rewatch(leaving) ? ConntrackMirror.graceMilliseconds : 0
+                    try dataPath.addRecheck(leaving, notBeforeMilliseconds: grace)
+                    lastWatchMilliseconds = MonotonicClock.milliseconds
                 case .unwatch(let leaving):
                     try dataPath.removeRecheck(leaving)
                 case .admit(let key, let rewrite, let snatEgress, let mark):

@@ -31,6 +31,9 @@ public final class Daemon {
     /// armed for the earliest, and not at all when there is none.
     var probeDue: UInt64?
     var heartbeatDue: UInt64?
+    /// Policy conntrack: the next look at the egress program's stamps,
+    /// while directions listed moments ago may be proven any time.
+    var proofsDue: UInt64?
 
     /// Delay before probing unresolved gateways again.
     static let probeRetryMilliseconds: UInt64 = 5000
@@ -126,6 +129,7 @@ public final class Daemon {
             if ready.count > 4 && ready[4] { conntrack?.receiveFirewallChanges() }
             if ready.count > 3 && ready[3] { conntrack?.receive() }
             if ready[2] && timer.consume() { runDueJobs() }
+            scheduleProofs()
             if ready[1] {
                 for signal in signals.drain() {
                     switch signal {
@@ -152,8 +156,16 @@ public final class Daemon {
 
     // MARK: the timer
 
+    /// New flows are admitted within `ConntrackMirror.promptProofMilliseconds`
+    /// of their proof, not at the next heartbeat; an idle router sleeps.
+    func scheduleProofs() {
+        guard proofsDue == nil, conntrack?.wantsPromptProofs == true else { return }
+        proofsDue = MonotonicClock.milliseconds + ConntrackMirror.promptProofMilliseconds
+        armTimer()
+    }
+
     func armTimer() {
-        let due = [probeDue, heartbeatDue].compactMap { $0 }.min()
+        let due = [probeDue, heartbeatDue, proofsDue].compactMap { $0 }.min()
         guard let due else {
             timer.disarm()
             return
@@ -167,6 +179,10 @@ public final class Daemon {
         if let due = probeDue, due <= now {
             probeDue = nil
             probeUnresolvedGateways()
+        }
+        if let due = proofsDue, due <= now {
+            proofsDue = nil
+            conntrack?.admitProvenDirections()
         }
         if let due = heartbeatDue, due <= now {
             heartbeatDue = nil

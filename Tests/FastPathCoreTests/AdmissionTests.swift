@@ -106,7 +106,7 @@ final class AdmissionTests: XCTestCase {
         _ = admission.observe(udp(), reportedByEvent: true)
         _ = admission.prove(outbound.egress, fromLAN)
         let operations = admission.rulesetChanged()
-        XCTAssertEqual(operations, [.withdraw(admitted(outbound, on: lan)), .watch(outbound.egress), .watch(inbound.egress)])
+        XCTAssertEqual(operations, [.withdraw(admitted(outbound, on: lan)), .rewatch(outbound.egress), .watch(inbound.egress)])
         XCTAssertTrue(admission.admittedKeys.isEmpty)
         XCTAssertEqual(admission.observe(udp(), reportedByEvent: true), [], "an event alone admits nothing")
         XCTAssertEqual(admission.prove(outbound.egress, fromLAN).first,

@@ -378,7 +378,7 @@ final class FirewallTests: XCTestCase {
         key[36] = UInt8(try lab.ifindex(lab.router, "wan0")); key[40] = 6; key[41] = 4         // ingress, TCP, IPv4
         let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) } }
         try Shell.run(["bpftool", "map", "update", "pinned", manager.pinDirectory + "/fp_flows", "key", "hex"] + hex(key)
-                      + ["value", "hex"] + hex([UInt8](repeating: 0, count: 96)))
+                      + ["value", "hex"] + hex([UInt8](repeating: 0, count: 104)))
         XCTAssertEqual(try mirroredFlowCount(), 1)
         try manager.startDaemon()
         try manager.waitFor("the stale entry to be removed", seconds: 5) { try mirroredFlowCount() == 0 }
