@@ -57,6 +57,11 @@ final class DifferentialContext {
     /// A traffic script running in the background; stopped when the run ends.
     @discardableResult
     func start(_ namespace: String, _ script: String, _ arguments: String...) throws -> FirewallTests.BackgroundCommand {
+        try start(namespace, script, arguments: arguments)
+    }
+
+    @discardableResult
+    func start(_ namespace: String, _ script: String, arguments: [String]) throws -> FirewallTests.BackgroundCommand {
         let command = try FirewallTests.BackgroundCommand(
             namespace: namespace, ["/usr/bin/python3", DifferentialContext.traffic + script] + arguments)
         background.append(command)
@@ -103,6 +108,13 @@ final class DifferentialContext {
         guard isFastPath else { return Thread.sleep(forTimeInterval: kernelSeconds) }
         let start = try forwarded()
         try manager.waitFor("the fast path to carry the flow", seconds: seconds) { try forwarded() >= start + packets }
+    }
+
+    /// Waits until the router's conntrack entry of the UDP flow to `dport` is ASSURED.
+    func waitForAssured(udpDestinationPort dport: Int, seconds: Double = 8) throws {
+        try manager.waitFor("conntrack to mark the flow to port \(dport) ASSURED", seconds: seconds) {
+            try exec(router, "conntrack", "-L", "-p", "udp", "--dport", "\(dport)").contains("ASSURED")
+        }
     }
 
     func stopBackground() {

@@ -26,8 +26,8 @@ final class DifferentialFirewallTests: XCTestCase {
             }))
     }
 
-    /// `conntrack -D` of a running flow whose entry was created before the
-    /// daemon started (no event extension): the fast path must stop carrying
+    /// `conntrack -D` of a running flow whose entry was created (and became
+    /// ASSURED) before the daemon started, so it has no event extension: the fast path must stop carrying
     /// it within 1 s. The kernel recreates the entry from the next packet,
     /// so delivery goes on in both runs; the fast path's forwarded counter,
     /// sampled every 50 ms, must stand still for 1 s starting within 1 s.
@@ -39,11 +39,13 @@ final class DifferentialFirewallTests: XCTestCase {
             traffic: { lab in
                 try lab.startServer(lab.h2, "udp_echo.py", "5001", "4")
                 let stream = try lab.start(lab.h1, "udp_flow.py", Self.h2, "5001", "1800", "0.005", "--sport", "40001")
-                usleep(500_000)
+                // ASSURED before the daemon starts: the daemon can only learn of it from its dump
+                try lab.waitForAssured(udpDestinationPort: 5001)
                 try lab.attachFastPath()
                 try lab.waitForOffload()
                 try lab.exec(lab.router, "conntrack", "-D", "-p", "udp", "--dport", "5001")
                 try Self.measureStop(lab, after: Date())
+                if !stream.process.isRunning { lab.fail("the stream ended before the measurement did: it proves nothing") }
                 _ = stream.finish()
             },
             attachesItself: true))
@@ -94,5 +96,40 @@ final class DifferentialFirewallTests: XCTestCase {
                 }
                 talk.stop()
             }))
+    }
+}
+
+/// A firewall ruleset change while a flow is offloaded (the essence of
+/// FirewallTests' ruleset tests, as differential scenarios). The flow sends
+/// in two phases with a pause of 0.5 s around the change, so which packets
+/// come before the change is the same in both runs.
+extension DifferentialFirewallTests {
+    /// A rule dropping the flow: nothing of phase 2 may arrive.
+    func testARulesetChangeDroppingAnOffloadedFlow() throws {
+        try DifferentialHarness.check(Self.rulesetChange(
+            name: "ruleset change drops an offloaded flow", port: "7700",
+            rule: "insert rule inet fw4 forward udp dport 7700 drop"))
+    }
+
+    /// An unrelated rule: the flow goes on, all of phase 2 arrives.
+    func testARulesetChangeKeepingAnOffloadedFlow() throws {
+        try DifferentialHarness.check(Self.rulesetChange(
+            name: "ruleset change keeps an offloaded flow", port: "7701",
+            rule: "add rule inet fw4 forward_wan tcp dport 9999 drop"))
+    }
+
+    static func rulesetChange(name: String, port: String, rule: String) -> DifferentialScenario {
+        DifferentialScenario(
+            name: name,
+            recorderFilter: ["--port", port],
+            setup: { lab in try lab.exec(lab.router, "nft", "-f", DifferentialScenario.fw4Ruleset) },
+            traffic: { lab in
+                try lab.startServer(lab.h2, "udp_echo.py", port, "4")
+                try lab.python(lab.h1, "udp_flow.py", Self.h2, port, "800", "0.005", "--sport", "40060")
+                if lab.isFastPath, try lab.forwarded() == 0 { lab.fail("the flow was not offloaded before the change") }
+                try lab.exec(lab.router, "nft", rule)
+                usleep(500_000)
+                try lab.python(lab.h1, "udp_flow.py", Self.h2, port, "400", "0.005", "--sport", "40060")
+            })
     }
 }

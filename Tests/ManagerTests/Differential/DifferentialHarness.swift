@@ -14,6 +14,8 @@ enum DifferentialHarness {
         var problems: [String] = []
         var notes: [String] = []
         var daemonLog = ""
+        /// `fastpath status` at the end of the run (pass reasons).
+        var status = ""
     }
 
     static let settle: useconds_t = 500_000
@@ -37,6 +39,10 @@ enum DifferentialHarness {
                     + diff.map { "  " + $0 }.joined(separator: "\n")
                     + "\nkernel run:\n\(kernel.recording.listing)\nfastpath run:\n\(fastpath.recording.listing)"
                     + "\ndaemon log:\n\(fastpath.daemonLog)", file: file, line: line)
+        }
+        if scenario.expectsOffload && fastpath.forwarded == 0 {
+            XCTFail("\(scenario.name): the fast path forwarded nothing, so the runs compared the kernel with itself:\n"
+                    + fastpath.status + "\ndaemon log:\n\(fastpath.daemonLog)", file: file, line: line)
         }
         for problem in kernel.problems {
             XCTFail("\(scenario.name) (kernel run): \(problem)", file: file, line: line)
@@ -82,6 +88,7 @@ enum DifferentialHarness {
         outcome.problems = context.problems
         outcome.notes = context.notes
         outcome.daemonLog = manager.daemonLog
+        if context.isFastPath { outcome.status = (try? manager.fastpath("status"))?.stdout ?? "" }
         return outcome
     }
 }

@@ -23,6 +23,10 @@ struct DifferentialScenario {
     /// The traffic calls `context.attachFastPath()` itself (a flow that
     /// must exist before the daemon starts).
     var attachesItself = false
+    /// The fast path must carry some of the traffic (its forwarded counter
+    /// rises): a scenario it leaves entirely to the kernel would compare the
+    /// kernel with itself and prove nothing.
+    var expectsOffload = true
 
     /// Policy conntrack (the default) with lan0 and the WANs (wan '1').
     static func conntrackConfig(wans: [String] = ["wan0"]) -> String {
