@@ -215,6 +215,7 @@ static __always_inline int fp_lookup_reason(long rc, const struct bpf_fib_lookup
 struct fp_verdict {
 	struct fp_config *cfg;   /* the runtime config, looked up once per packet */
 	__u32 fib_ifindex;       /* ingress for bpf_fib_lookup */
+	__u16 iface_flags;       /* the ingress interface's FP_IFACE_* */
 	struct fp_flow *flow;    /* policy conntrack: the mirrored flow (else 0) */
 	struct fp_l4 l4;         /* with a flow: where its ports and checksum are */
 	__u64 now;               /* with a flow: the coarse clock, read once per packet */
@@ -261,6 +262,7 @@ static __always_inline int fp_classify(void *data, void *data_end, __u32 frame_l
 	int reason = fp_parse_l2(data, data_end, p);
 
 	v->cfg = cfg;
+	v->iface_flags = iface->flags;
 	if (reason != FP_OK)
 		return reason;
 	if (!cfg || !(cfg->flags & (p->family == FP_AF_INET ? FP_CONFIG_IPV4 : FP_CONFIG_IPV6)))
@@ -283,54 +285,93 @@ struct fp_nexthop {
 	__u32 unresolved;
 };
 
-/* The addresses the lookup must use: the translated ones for a NAT flow. */
-static __always_inline void fp_fib_apply_nat(struct bpf_fib_lookup *fib, const struct fp_flow *flow)
+/* BPF_FIB_LOOKUP_MARK (6.10 UAPI); the mark shares its place with smac. */
+#define FP_FIB_LOOKUP_MARK (1u << 5)
+
+/*
+ * The question the kernel answered when it routed the flow: it routes
+ * after destination NAT (prerouting) and before source NAT (postrouting),
+ * so the lookup takes the translated destination and port but the
+ * original source; and the mark the packet carried. Returns the lookup's
+ * flags.
+ */
+static __always_inline __u32 fp_fib_apply_flow(struct bpf_fib_lookup *fib, const struct fp_flow *flow)
 {
 	if (!flow)
-		return;
-	if (flow->flags & FP_FLOW_SNAT) {
-		if (fib->family == FP_AF_INET)
-			__builtin_memcpy(&fib->ipv4_src, flow->nat_src + 12, 4);
-		else
-			__builtin_memcpy(fib->ipv6_src, flow->nat_src, 16);
-	}
+		return 0;
 	if (flow->flags & FP_FLOW_DNAT) {
 		if (fib->family == FP_AF_INET)
 			__builtin_memcpy(&fib->ipv4_dst, flow->nat_dst + 12, 4);
 		else
 			__builtin_memcpy(fib->ipv6_dst, flow->nat_dst, 16);
+		fib->dport = flow->nat_dport;
 	}
+	if (fp_has(FP_FEATURE_FIB_MARK) && flow->fib_mark) {
+		__builtin_memcpy(fib->smac, &flow->fib_mark, sizeof(flow->fib_mark));
+		return FP_FIB_LOOKUP_MARK;
+	}
+	return 0;
 }
 
 /* The IP length (header included) of a packet fp_check_l3 accepted. */
 static __always_inline __u32 fp_ip_len(void *data, void *data_end, const struct fp_pkt *p)
 {
-	if (p->family == FP_AF_INET) {
-		struct iphdr *iph = data + p->l3_off;
+	__u32 end = fp_ip_end(data, data_end, p);
 
-		return (void *)(iph + 1) > data_end ? 0xffffffff : bpf_ntohs(iph->tot_len);
-	} else {
-		struct ipv6hdr *ip6h = data + p->l3_off;
+	return end ? end - p->l3_off : 0xffffffff;
+}
 
-		return (void *)(ip6h + 1) > data_end ? 0xffffffff : sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
-	}
+/*
+ * Policy routing, IPv4: the source checks the kernel makes before it
+ * forwards. The router's own address is a martian source; with rp_filter
+ * the source must route back (fib_validate_source, asked as the kernel
+ * does, from the loopback device): out of the ingress (strict) or out of
+ * anywhere (loose), and as unicast, which rules out broadcast sources.
+ */
+static __always_inline int fp_check_source(void *ctx, void *data, void *data_end, const struct fp_pkt *p,
+					   const struct fp_verdict *v)
+{
+	struct iphdr *iph = data + p->l3_off;
+	struct bpf_fib_lookup back = {};
+	struct fp_addr src = {};
+	long rc;
+
+	if (p->family != FP_AF_INET || (void *)(iph + 1) > data_end)
+		return FP_OK;
+	fp_addr16(src.addr, &iph->saddr, FP_AF_INET);
+	if (bpf_map_lookup_elem(&fp_local_addrs, &src))
+		return FP_PASS_MARTIAN;
+	if (!(v->iface_flags & (FP_IFACE_RP_STRICT | FP_IFACE_RP_LOOSE)))
+		return FP_OK;
+	back.family = FP_AF_INET;
+	back.ifindex = 1; /* LOOPBACK_IFINDEX */
+	back.tos = iph->tos;
+	back.ipv4_src = iph->daddr;
+	back.ipv4_dst = iph->saddr;
+	rc = bpf_fib_lookup(ctx, &back, sizeof(back), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return FP_PASS_MARTIAN;
+	if ((v->iface_flags & FP_IFACE_RP_STRICT) && back.ifindex != v->fib_ifindex)
+		return FP_PASS_MARTIAN;
+	return FP_OK;
 }
 
 /*
  * The next hop: from the flow's cache while the FIB generation it was made
  * under is current and the packet is no longer than the lookup approved
  * (the MTU), else from bpf_fib_lookup, refreshing the cache.
- * XDP passes the IP length to the lookup (the kernel checks the MTU); TC
- * lets the kernel check the skb (GRO aggregates) and caches only what a
- * plain skb of that length proved. `ctx` is the xdp_md or __sk_buff.
+ * The lookup checks `mtu_len` against the route's MTU: the IP length, or
+ * for a GSO skb the length of one segment. `ctx` is the xdp_md or __sk_buff.
  */
 static __always_inline int fp_find_nexthop(void *ctx, void *data, void *data_end, const struct fp_pkt *p,
-					   const struct fp_verdict *v, int tc, int gso, struct fp_nexthop *nh)
+					   const struct fp_verdict *v, int tc, int gso, __u32 mtu_len,
+					   struct fp_nexthop *nh)
 {
 	struct fp_flow *flow = v->flow;
 	__u32 ip_len = fp_ip_len(data, data_end, p);
 	__u32 gen = v->cfg ? v->cfg->fib_gen : 0;
 	struct bpf_fib_lookup fib;
+	__u32 flags;
 	int reason;
 	long rc;
 
@@ -341,11 +382,16 @@ static __always_inline int fp_find_nexthop(void *ctx, void *data, void *data_end
 		__builtin_memcpy(nh->smac, flow->nh_smac, ETH_ALEN);
 		return FP_OK;
 	}
-	reason = fp_fib_params(data, data_end, p, v->fib_ifindex, !tc, &fib);
+	if (!flow) {
+		reason = fp_check_source(ctx, data, data_end, p, v);
+		if (reason != FP_OK)
+			return reason;
+	}
+	reason = fp_fib_params(data, data_end, p, v->fib_ifindex, mtu_len, &fib);
 	if (reason != FP_OK)
 		return reason;
-	fp_fib_apply_nat(&fib, flow);
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	flags = fp_fib_apply_flow(&fib, flow);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH && tc && !flow && fp_has(FP_FEATURE_REDIRECT_NEIGH)) {
 		/* TC: the neighbour layer resolves the next hop and queues the
 		 * packet. Not for a conntrack flow: a queued packet could leave
@@ -457,7 +503,7 @@ int fastpath_xdp(struct xdp_md *ctx)
 			reason = FP_PASS_OTHER_HOST;
 	}
 	if (reason == FP_OK)
-		reason = fp_find_nexthop(ctx, data, data_end, &p, &v, 0, 0, &nh);
+		reason = fp_find_nexthop(ctx, data, data_end, &p, &v, 0, 0, fp_ip_len(data, data_end, &p), &nh);
 	if (reason != FP_OK) {
 		fp_count_pass(stats, reason);
 		return XDP_PASS;
@@ -505,6 +551,36 @@ static __always_inline void fp_tc_pull_headers(struct __sk_buff *skb)
 
 	if (skb->data + want > skb->data_end && skb->len > skb->data_end - skb->data)
 		bpf_skb_pull_data(skb, want < skb->len ? want : skb->len);
+}
+
+/*
+ * The length the route's MTU applies to: the IP length, or for a GSO skb
+ * one segment's (headers plus gso_size), as ip_forward checks it. 0 (the
+ * kernel checks the device MTU against the skb) for a GSO skb whose
+ * transport header is not TCP or UDP.
+ */
+static __always_inline __u32 fp_tc_mtu_len(struct __sk_buff *skb, void *data, void *data_end,
+					   const struct fp_pkt *p)
+{
+	__u32 l3 = p->family == FP_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	__u32 off = p->l3_off + l3;
+	struct tcphdr *th;
+
+	if (skb->gso_segs <= 1)
+		return fp_ip_len(data, data_end, p);
+	if (off > 128)
+		return 0;
+	th = data + off;
+	if ((void *)(th + 1) > data_end)
+		return 0;
+	switch (p->family == FP_AF_INET ? ((struct iphdr *)(data + p->l3_off))->protocol
+					: ((struct ipv6hdr *)(data + p->l3_off))->nexthdr) {
+	case IPPROTO_TCP:
+		return l3 + ((((__u8 *)th)[12] >> 4) * 4) + skb->gso_size;
+	case IPPROTO_UDP:
+		return l3 + sizeof(struct udphdr) + skb->gso_size;
+	}
+	return 0;
 }
 
 /* NAT (with a flow), TTL minus one, tag removed, MACs written (when known),
@@ -599,7 +675,8 @@ int fastpath_tc(struct __sk_buff *skb)
 	if (reason == FP_OK && skb->pkt_type != 0 /* PACKET_HOST */)
 		reason = FP_PASS_OTHER_HOST;
 	if (reason == FP_OK)
-		reason = fp_find_nexthop(skb, data, data_end, &p, &v, 1, skb->gso_segs > 1, &nh);
+		reason = fp_find_nexthop(skb, data, data_end, &p, &v, 1, skb->gso_segs > 1,
+					 fp_tc_mtu_len(skb, data, data_end, &p), &nh);
 	if (reason != FP_OK) {
 		fp_count_pass(stats, reason);
 		return TC_ACT_UNSPEC;
@@ -608,12 +685,13 @@ int fastpath_tc(struct __sk_buff *skb)
 }
 
 /*
- * Clsact egress, policy conntrack: the proof the manager waits for after a
- * ruleset change. A packet here that arrived on another interface went
- * through the kernel's forward and postrouting hooks, so the firewall
- * accepted it; if its translated tuple is listed in fp_rechecks, stamp the
- * entry. Only the headers are read (GSO and paged skbs included), the
- * packet is never changed, and later filters still run (TC_ACT_UNSPEC).
+ * Clsact egress, policy conntrack: the proof the manager waits for before
+ * a flow direction enters the fast path. A packet here that arrived on
+ * another interface went through the kernel's routing, forward and
+ * postrouting hooks, so the firewall accepted it; if its translated tuple
+ * is listed in fp_rechecks, stamp the entry with how the kernel carried it.
+ * Only the headers are read (GSO and paged skbs included), the packet is
+ * never changed, and later filters still run (TC_ACT_UNSPEC).
  */
 SEC("tc")
 int fastpath_egress(struct __sk_buff *skb)
@@ -633,13 +711,17 @@ int fastpath_egress(struct __sk_buff *skb)
 	data_end = (void *)(long)skb->data_end;
 	if (fp_parse_l2(data, data_end, &p) != FP_OK || !fp_headers_unfragmented(data, data_end, &p))
 		return TC_ACT_UNSPEC;
-	if (fp_flow_key_of(data, data_end, &p, skb->ifindex, &key, &l4) != FP_OK)
+	if (fp_flow_key_of(data, data_end, &p, 0, &key, &l4) != FP_OK)
 		return TC_ACT_UNSPEC;
 	recheck = bpf_map_lookup_elem(&fp_rechecks, &key);
-	if (!recheck || recheck->seen_ns || recheck->ingress != skb->ingress_ifindex)
+	if (!recheck || recheck->seen_ns)
 		return TC_ACT_UNSPEC;
 	now = fp_now();
-	if (now >= recheck->not_before_ns)
-		recheck->seen_ns = now;
+	if (now < recheck->not_before_ns)
+		return TC_ACT_UNSPEC;
+	recheck->ingress = skb->ingress_ifindex;
+	recheck->egress = skb->ifindex;
+	recheck->mark = skb->mark;
+	recheck->seen_ns = now;
 	return TC_ACT_UNSPEC;
 }

@@ -37,8 +37,10 @@
 #define FP_FEATURE_XDP_META       (1u << 0) /* bpf_xdp_adjust_meta: XDP hands its lookup to TC (else TC looks up again) */
 #define FP_FEATURE_REDIRECT_NEIGH (1u << 1) /* bpf_redirect_neigh: TC forwards to an unresolved neighbour (else the kernel resolves it) */
 #define FP_FEATURE_COARSE_CLOCK   (1u << 2) /* bpf_jiffies64 + bpf_ktime_get_coarse_ns (else bpf_ktime_get_ns per packet) */
-#define FP_FEATURES_ALL           0x7u /* a literal, so Swift imports it */
-_Static_assert(FP_FEATURES_ALL == (FP_FEATURE_XDP_META | FP_FEATURE_REDIRECT_NEIGH | FP_FEATURE_COARSE_CLOCK),
+#define FP_FEATURE_FIB_MARK       (1u << 3) /* BPF_FIB_LOOKUP_MARK (6.10+): lookups carry a flow's mark (else marked flows stay in the kernel) */
+#define FP_FEATURES_ALL           0xfu /* a literal, so Swift imports it */
+_Static_assert(FP_FEATURES_ALL == (FP_FEATURE_XDP_META | FP_FEATURE_REDIRECT_NEIGH | FP_FEATURE_COARSE_CLOCK |
+				   FP_FEATURE_FIB_MARK),
 	       "FP_FEATURES_ALL lists every feature");
 
 /* Bounds. Slot 0 of fp_stats counts packets seen on interfaces that are not
@@ -56,7 +58,7 @@ _Static_assert(FP_FEATURES_ALL == (FP_FEATURE_XDP_META | FP_FEATURE_REDIRECT_NEI
  * `fastpath status` (see FP_REASON_NAMES).
  */
 #define FP_PASS_NOT_IP          0  /* ethertype is not IPv4/IPv6 (ARP, LLDP, QinQ, ...) */
-#define FP_PASS_MALFORMED       1  /* truncated header, bad version/IHL/length/checksum */
+#define FP_PASS_MALFORMED       1  /* truncated header, bad version/IHL/length/checksum, L4 header conntrack calls invalid */
 #define FP_PASS_IP_OPTIONS      2  /* IPv4 header with options */
 #define FP_PASS_FRAGMENT        3  /* IPv4 fragment or IPv6 fragment header */
 #define FP_PASS_IPV6_EXTHDR     4  /* IPv6 extension header (hop-by-hop, routing, ...) */
@@ -106,6 +108,8 @@ _Static_assert(sizeof(struct fp_stats) == 8 * (3 + FP_REASON_COUNT), "fp_stats l
 #define FP_IFACE_POLICY_ROUTING   (1u << 0) /* forward every routable packet */
 #define FP_IFACE_POLICY_CONNTRACK (1u << 1) /* forward only mirrored conntrack flows */
 #define FP_IFACE_WAN              (1u << 2)
+#define FP_IFACE_RP_STRICT        (1u << 3) /* policy routing: rp_filter 1, the source must route back out of the ingress */
+#define FP_IFACE_RP_LOOSE         (1u << 4) /* policy routing: rp_filter 2, the source must be routable */
 
 /* fp_ifaces: an ARRAY indexed by ingress ifindex, for ifindexes below
  * FP_IFACE_INDEXED; an entry with slot 0 is no entry. Larger ifindexes (a
@@ -199,27 +203,33 @@ struct fp_flow {
 	__u64  last_seen_ns; /* bpf_ktime_get_coarse_ns */
 	__u64  packets;
 	__u64  bytes;
+	/* written by the manager: the mark the kernel routed the direction with */
+	__u32  fib_mark;
+	__u32  pad;
 };
-_Static_assert(sizeof(struct fp_flow) == 96, "fp_flow layout");
+_Static_assert(sizeof(struct fp_flow) == 104, "fp_flow layout");
 
 /*
- * fp_rechecks (policy conntrack): after a firewall ruleset change the
- * manager takes its flows off the fast path and lists here how each
- * direction leaves the router once translated (key: egress ifindex and the
- * post-NAT tuple, in fp_flow_key layout). The TC egress program stamps
- * seen_ns when such a packet leaves, arrived on `ingress` (so not made by
- * the router itself) no earlier than not_before_ns (so not one the fast path
- * was forwarding while the manager took the flow off): the kernel forwarded
- * it, the new ruleset accepts that direction, and the manager may mirror
- * it again.
+ * fp_rechecks (policy conntrack): the proof a flow direction needs before
+ * it enters the fast path. The manager lists each direction of a conntrack
+ * entry by how it leaves the router (key: the post-NAT tuple in
+ * fp_flow_key layout, ifindex 0). The TC egress program stamps seen_ns
+ * when such a packet leaves, received on another interface (so not made by
+ * the router itself), no earlier than not_before_ns (so not one the fast
+ * path was still forwarding when the direction was taken off): the kernel
+ * routed it and its firewall accepted it. With the stamp it records how the
+ * kernel did it, which the manager mirrors: where the packet came in and
+ * went out, and the mark it carried.
  */
 struct fp_recheck {
 	__u64 not_before_ns; /* bpf_ktime_get_coarse_ns clock */
 	__u64 seen_ns;       /* 0 until proven */
-	__u32 ingress;       /* the ifindex the direction arrives on */
+	__u32 ingress;       /* proof: the ifindex the packet arrived on */
+	__u32 egress;        /* proof: the ifindex it left by */
+	__u32 mark;          /* proof: its skb mark as it left */
 	__u32 pad;
 };
-_Static_assert(sizeof(struct fp_recheck) == 24, "fp_recheck layout");
+_Static_assert(sizeof(struct fp_recheck) == 32, "fp_recheck layout");
 
 /* fp_local_addrs: the router's own addresses (key -> __u32 ifindex), kept by
  * the manager. Consulted only when bpf_fib_lookup says "not forwarded", to

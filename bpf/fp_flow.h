@@ -15,6 +15,11 @@
 #define FP_TCP_FLAG_FIN 0x01
 #define FP_TCP_FLAG_SYN 0x02
 #define FP_TCP_FLAG_RST 0x04
+#define FP_TCP_FLAG_PSH 0x08
+#define FP_TCP_FLAG_ACK 0x10
+#define FP_TCP_FLAG_URG 0x20
+#define FP_TCP_FLAG_ECE 0x40
+#define FP_TCP_FLAG_CWR 0x80
 
 /* Where the L4 header and its checksum are, for a packet fp_check_l3 accepted. */
 struct fp_l4 {
@@ -36,15 +41,63 @@ static __always_inline void fp_addr16(__u8 *out, const void *addr, __u32 family)
 	}
 }
 
+/* The end of the IP packet (header included) of a packet fp_check_l3 accepted. */
+static __always_inline __u32 fp_ip_end(void *data, void *data_end, const struct fp_pkt *p)
+{
+	if (p->family == FP_AF_INET) {
+		struct iphdr *iph = data + p->l3_off;
+
+		return (void *)(iph + 1) > data_end ? 0 : p->l3_off + bpf_ntohs(iph->tot_len);
+	} else {
+		struct ipv6hdr *ip6h = data + p->l3_off;
+
+		return (void *)(ip6h + 1) > data_end ? 0 : p->l3_off + sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+	}
+}
+
+/*
+ * A TCP segment of an established flow that conntrack calls valid (its
+ * tcp_valid_flags with ECE, CWR and PSH masked): ACK, optionally URG.
+ * SYN, FIN and RST are control, which conntrack must see; anything else is
+ * invalid, which the firewall drops. Also invalid: a data offset below 5 or
+ * a header reaching past the IP packet.
+ */
+static __always_inline int fp_tcp_check(const struct tcphdr *th, __u32 off, __u32 ip_end)
+{
+	__u8 flags = ((const __u8 *)th)[13];
+	__u8 doff = ((const __u8 *)th)[12] >> 4;
+
+	if (flags & (FP_TCP_FLAG_FIN | FP_TCP_FLAG_SYN | FP_TCP_FLAG_RST))
+		return FP_PASS_TCP_CONTROL;
+	if ((flags & ~(FP_TCP_FLAG_PSH | FP_TCP_FLAG_ECE | FP_TCP_FLAG_CWR | FP_TCP_FLAG_URG)) != FP_TCP_FLAG_ACK)
+		return FP_PASS_MALFORMED;
+	if (doff < 5 || off + (__u32)doff * 4 > ip_end)
+		return FP_PASS_MALFORMED;
+	return FP_OK;
+}
+
+/* A UDP header conntrack calls valid: inside the IP packet, its length
+ * covering the header and no more than the IP payload. */
+static __always_inline int fp_udp_check(const struct udphdr *uh, __u32 off, __u32 ip_end)
+{
+	__u32 len = bpf_ntohs(uh->len);
+
+	if (off + sizeof(*uh) > ip_end || len < sizeof(*uh) || off + len > ip_end)
+		return FP_PASS_MALFORMED;
+	return FP_OK;
+}
+
 /*
  * Builds the fp_flows key of a TCP or UDP packet. Returns FP_OK, or
  * FP_PASS_NOT_OFFLOADED (other protocols: ICMP errors and the like are the
  * kernel's), FP_PASS_TCP_CONTROL (SYN/FIN/RST: conntrack must see them),
- * FP_PASS_MALFORMED (L4 header cut short).
+ * FP_PASS_MALFORMED (L4 header cut short or invalid to conntrack).
  */
 static __always_inline int fp_flow_key_of(void *data, void *data_end, const struct fp_pkt *p,
 					  __u32 ifindex, struct fp_flow_key *key, struct fp_l4 *l4)
 {
+	__u32 ip_end = fp_ip_end(data, data_end, p);
+	int reason;
 	__u8 proto;
 	__u32 off;
 
@@ -77,8 +130,9 @@ static __always_inline int fp_flow_key_of(void *data, void *data_end, const stru
 
 		if ((void *)(th + 1) > data_end)
 			return FP_PASS_MALFORMED;
-		if (((__u8 *)th)[13] & (FP_TCP_FLAG_FIN | FP_TCP_FLAG_SYN | FP_TCP_FLAG_RST))
-			return FP_PASS_TCP_CONTROL;
+		reason = fp_tcp_check(th, off, ip_end);
+		if (reason != FP_OK)
+			return reason;
 		key->sport = th->source;
 		key->dport = th->dest;
 		l4->csum_off = off + 16;
@@ -87,6 +141,9 @@ static __always_inline int fp_flow_key_of(void *data, void *data_end, const stru
 
 		if ((void *)(uh + 1) > data_end)
 			return FP_PASS_MALFORMED;
+		reason = fp_udp_check(uh, off, ip_end);
+		if (reason != FP_OK)
+			return reason;
 		key->sport = uh->source;
 		key->dport = uh->dest;
 		l4->csum_off = off + 6;

@@ -228,10 +228,24 @@ static __always_inline int fp_check_l3(void *data, void *data_end, __u32 frame_l
 	return fp_check_ipv6(data, data_end, frame_len, p);
 }
 
-/* Fills the lookup key from a header fp_check_l3 accepted. tot_len 0 asks
- * the kernel to check the MTU against the skb instead (TC, GRO aggregates). */
+/* The ports of a TCP or UDP packet (at the offset fp_check_l3 allows), for
+ * the lookup: port rules and the multipath hash use them. */
+static __always_inline void fp_fib_ports(void *data, void *data_end, __u32 off, __u8 proto,
+					 struct bpf_fib_lookup *fib)
+{
+	__be16 *ports = data + off;
+
+	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || off > 128 || (void *)(ports + 2) > data_end)
+		return;
+	fib->sport = ports[0];
+	fib->dport = ports[1];
+}
+
+/* Fills the lookup key from a header fp_check_l3 accepted. `tot_len` is
+ * what the route's MTU is checked against; 0 asks the kernel to check the
+ * device MTU against the skb instead (TC). */
 static __always_inline int fp_fib_params(void *data, void *data_end, const struct fp_pkt *p,
-					 __u32 ifindex, int with_tot_len,
+					 __u32 ifindex, __u32 tot_len,
 					 struct bpf_fib_lookup *fib)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
@@ -244,9 +258,10 @@ static __always_inline int fp_fib_params(void *data, void *data_end, const struc
 		fib->family = FP_AF_INET;
 		fib->tos = iph->tos;
 		fib->l4_protocol = iph->protocol;
-		fib->tot_len = with_tot_len ? bpf_ntohs(iph->tot_len) : 0;
+		fib->tot_len = tot_len;
 		fib->ipv4_src = iph->saddr;
 		fib->ipv4_dst = iph->daddr;
+		fp_fib_ports(data, data_end, p->l3_off + sizeof(*iph), iph->protocol, fib);
 	} else {
 		struct ipv6hdr *ip6h = data + p->l3_off;
 
@@ -255,9 +270,10 @@ static __always_inline int fp_fib_params(void *data, void *data_end, const struc
 		fib->family = FP_AF_INET6;
 		fib->flowinfo = *(__be32 *)ip6h & bpf_htonl(0x0fffffff);
 		fib->l4_protocol = ip6h->nexthdr;
-		fib->tot_len = with_tot_len ? sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len) : 0;
+		fib->tot_len = tot_len;
 		__builtin_memcpy(fib->ipv6_src, &ip6h->saddr, 16);
 		__builtin_memcpy(fib->ipv6_dst, &ip6h->daddr, 16);
+		fp_fib_ports(data, data_end, p->l3_off + sizeof(*ip6h), ip6h->nexthdr, fib);
 	}
 	return FP_OK;
 }

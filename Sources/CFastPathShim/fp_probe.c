@@ -198,6 +198,34 @@ int fp_probe_helper(uint32_t prog_type, uint32_t helper, int args, char *why, si
 	return result;
 }
 
+int fp_probe_fib_lookup_flag(uint32_t flag)
+{
+	struct bpf_insn insns[24];
+	unsigned char frame[64] = { 0 };
+	int n = 0, fd, rc;
+
+	for (int off = -64; off < 0; off += 8)
+		insns[n++] = STORE_DW(off);
+	insns[n++] = MOV_REG(BPF_REG_2, BPF_REG_10);
+	insns[n++] = ADD_IMM(BPF_REG_2, -64);
+	insns[n++] = MOV_IMM(BPF_REG_3, 64);
+	insns[n++] = MOV_IMM(BPF_REG_4, (int32_t)flag);
+	insns[n++] = CALL(BPF_FUNC_fib_lookup);
+	insns[n++] = INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, -EINVAL);
+	insns[n++] = MOV_IMM(BPF_REG_0, 1);
+	insns[n++] = EXIT();
+	insns[n++] = MOV_IMM(BPF_REG_0, 0);
+	insns[n++] = EXIT();
+	fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, NULL, "GPL", insns, (size_t)n, NULL);
+	if (fd < 0)
+		return -errno;
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame, .data_size_in = sizeof(frame));
+	rc = bpf_prog_test_run_opts(fd, &run);
+	rc = rc < 0 ? -errno : (int)run.retval;
+	close(fd);
+	return rc;
+}
+
 int fp_probe_prog_type(uint32_t prog_type)
 {
 	return libbpf_probe_bpf_prog_type((enum bpf_prog_type)prog_type, NULL);

@@ -48,10 +48,10 @@ public struct FlowRewrite: Equatable, Sendable {
     public static let none = FlowRewrite()
 }
 
-/// One direction of a mirrored connection: its `fp_flows` key and NAT, and
-/// how its packets leave the router (`egress`: the translated tuple, with
-/// the egress interface in `ingress`), which is how the TC egress program
-/// recognises them after a ruleset change.
+/// One direction of a conntrack entry: its `fp_flows` key and NAT, and how
+/// its packets leave the router (`egress`: the translated tuple), which is
+/// how the TC egress program recognises them. Both carry interface 0 until
+/// the kernel has shown where the direction comes in.
 public struct FlowDirection: Equatable {
     public var key: FlowKey
     public var rewrite: FlowRewrite

@@ -21,11 +21,23 @@ public enum InterfaceFlags {
     public static let policyConntrack: UInt32 = 1 << 1
     /// FP_IFACE_WAN.
     public static let wan: UInt32 = 1 << 2
+    /// FP_IFACE_RP_STRICT: policy routing checks the source routes back out of the ingress.
+    public static let reversePathStrict: UInt32 = 1 << 3
+    /// FP_IFACE_RP_LOOSE: policy routing checks the source is routable.
+    public static let reversePathLoose: UInt32 = 1 << 4
 
-    /// The flags for one configured interface.
-    public static func of(_ interface: FastPathConfig.Interface) -> UInt32 {
-        var flags = interface.policy == .routing ? policyRouting : policyConntrack
-        if interface.wan { flags |= wan }
+    /// The flags for one configured interface on `link`. Policy routing
+    /// repeats the kernel's reverse-path filter (`rp_filter`); policy
+    /// conntrack needs no check of its own, since only flows the kernel
+    /// forwarded are carried.
+    public static func of(_ interface: FastPathConfig.Interface, link: ViewLink?) -> UInt32 {
+        guard interface.policy == .routing else { return policyConntrack | (interface.wan ? wan : 0) }
+        var flags = policyRouting | (interface.wan ? wan : 0)
+        switch link?.reversePathFilter ?? 0 {
+        case 1: flags |= reversePathStrict
+        case 2: flags |= reversePathLoose
+        default: break
+        }
         return flags
     }
 }

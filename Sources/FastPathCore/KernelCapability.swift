@@ -15,6 +15,9 @@ public enum KernelCapability: String, CaseIterable, Equatable, Hashable, Sendabl
     /// The kernel says which devices take XDP frames (netdev generic
     /// netlink, Linux 6.3+), so XDP redirects straight into them.
     case xdpFeatures = "xdp_features"
+    /// Route lookups carry a flow's mark, for `ip rule fwmark` and
+    /// mwan3-style multi-WAN (`BPF_FIB_LOOKUP_MARK`, Linux 6.10+).
+    case fibMark = "fib_mark"
 
     /// The name people read in `status`.
     public var title: String {
@@ -23,6 +26,7 @@ public enum KernelCapability: String, CaseIterable, Equatable, Hashable, Sendabl
         case .redirectNeighbour: return "redirect to unresolved neighbours"
         case .coarseClock: return "coarse clock"
         case .xdpFeatures: return "XDP redirect targets"
+        case .fibMark: return "marks in route lookups"
         }
     }
 
@@ -33,6 +37,7 @@ public enum KernelCapability: String, CaseIterable, Equatable, Hashable, Sendabl
         case .redirectNeighbour: return "the kernel resolves the neighbour and forwards the first packets"
         case .coarseClock: return "the programs read the precise clock (a few ns more per flow packet)"
         case .xdpFeatures: return "no device is known to take XDP frames: XDP hands every packet to TC"
+        case .fibMark: return "flows the kernel routed with a mark stay in the kernel path"
         }
     }
 }

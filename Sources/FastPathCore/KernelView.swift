@@ -43,14 +43,18 @@ public struct ViewLink: Equatable {
     public var isUp: Bool
     /// nil when the kernel could not tell (no netdev genetlink family, old kernel).
     public var xdpFeatures: XDPFeatureSet?
+    /// The IPv4 reverse-path filter in force on the device: the larger of
+    /// `conf/all/rp_filter` and its own (0 off, 1 strict, 2 loose).
+    public var reversePathFilter: UInt8
 
     public init(ifindex: UInt32, name: String, mac: [UInt8] = [], isUp: Bool = true,
-                xdpFeatures: XDPFeatureSet? = nil) {
+                xdpFeatures: XDPFeatureSet? = nil, reversePathFilter: UInt8 = 0) {
         self.ifindex = ifindex
         self.name = name
         self.mac = mac
         self.isUp = isUp
         self.xdpFeatures = xdpFeatures
+        self.reversePathFilter = reversePathFilter
     }
 }
 

@@ -156,7 +156,7 @@ public enum ReconcilePlanner {
             let link = view.link(named: interface.device)
             var plan = InterfacePlan(section: interface.name, device: interface.device, ifindex: link?.ifindex,
                                      requested: interface.mode, mode: .none, reason: "", slot: nil,
-                                     flags: InterfaceFlags.of(interface), mac: link?.mac ?? [])
+                                     flags: InterfaceFlags.of(interface, link: link), mac: link?.mac ?? [])
             if !config.globals.enabled {
                 plan.reason = "fastpath is disabled (globals enabled '0')"
             } else if !interface.enabled {

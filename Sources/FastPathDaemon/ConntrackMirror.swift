@@ -2,64 +2,43 @@ import FastPathCore
 import FastPathKernel
 
 /// Policy conntrack: keeps `fp_flows` in step with the kernel's conntrack
-/// table. Flows the firewall accepted (ASSURED; TCP also ESTABLISHED) are
-/// mirrored, both directions with their NAT; flows conntrack destroys, or
-/// that leave ESTABLISHED, are removed at once. Flows busy in the fast path
-/// get their conntrack timeout refreshed, since the kernel no longer sees
-/// their packets.
+/// table and firewall, as `Admission` decides. This type only gathers what
+/// the kernel says (conntrack events and dumps, the egress program's
+/// stamps, nftables ruleset changes) and applies the map operations.
 ///
-/// A flow was admitted under the firewall rules of its time. When the
-/// nftables ruleset changes, every mirrored flow leaves the fast path at
-/// once and is held (`HeldFlows`): the kernel carries its packets under the
-/// new rules, and each direction comes back only once one of its packets
-/// has made it through them. Flows that start after the change are
-/// admitted as usual.
+/// It also keeps conntrack true for admitted flows: their timeouts are
+/// refreshed while the fast path carries them (the kernel no longer sees
+/// their packets), and an entry that cannot report its end (made before
+/// anyone listened) is asked for on every heartbeat, so a deleted entry
+/// leaves the fast path within a heartbeat.
 ///
-/// Memory: one small record per mirrored or held flow; mirrored flows are
-/// bounded by `max_flows`, held ones by the conntrack table.
+/// Memory: one small record per tracked TCP/UDP connection; admitted
+/// directions are bounded by `max_flows`.
 final class ConntrackMirror {
     let dataPath: DataPath
     let monitor: ConntrackMonitor
     let control: ConntrackControl
-    let routes: RouteLookup
     let firewall: FirewallMonitor
     var log: Log
 
-    /// The ingress interfaces in policy conntrack: only their directions
-    /// are worth mirroring (others never consult the flow table).
-    var interfaces: Set<UInt32> = []
-    /// Every interface with fastpath's programs, so with its egress program:
-    /// where a held direction can prove itself.
-    var egressInterfaces: Set<UInt32> = []
-    /// Flows not mirrored because the table was full (they stay in the kernel).
+    private var admission: Admission
+    /// Directions not admitted because the table was full (they stay in the kernel).
     private(set) var refusedForFullTable = 0
+    /// Map writes that failed for another reason.
+    private(set) var mapErrors = 0
+    /// Whether the egress program's lookups are on (fp_config); nil until
+    /// the first write (an earlier daemon may have left them either way).
+    private var rechecking: Bool?
 
-    private struct Mirrored {
-        var directions: [FlowDirection]
-        var zone: UInt16
-        var proto: UInt8
-        /// The newest fast-path activity already answered with a refresh.
-        var refreshedActivity: UInt64 = 0
-        var refreshedAtMilliseconds: UInt64 = 0
-
-        var keys: [FlowKey] { directions.map { $0.key } }
-    }
-
-    private var mirrored: [ConntrackTuple: Mirrored] = [:]
-    /// Directions taken off the fast path by a ruleset change.
-    private let held: HeldFlows
-    /// Until the first full resync: directions an earlier daemon held are
-    /// held again rather than mirrored.
-    private var adopting = true
-    /// A ruleset change was seen (or happened before this daemon started):
-    /// dumps admit nothing new.
-    private var rulesetChanged = false
+    /// Stamps this soon after a direction is listed could come from a
+    /// packet the fast path was still forwarding as it was taken off: not proof.
+    static let graceMilliseconds: UInt64 = 50
 
     init(dataPath: DataPath, log: Log) throws(FastPathError) {
         self.dataPath = dataPath
         self.log = log
         // With the kernel's default (2), entries created before a listener
-        // existed never report their end: ask for events on every entry.
+        // existed never report their end: ask for events on every new entry.
         let events = "/proc/sys/net/netfilter/nf_conntrack_events"
         if (try? SmallFile.read(events))?.hasPrefix("1") != true {
             do { try SmallFile.overwrite(events, "1\n") } catch {
@@ -68,15 +47,20 @@ final class ConntrackMirror {
         }
         monitor = try ConntrackMonitor()
         control = try ConntrackControl()
-        routes = try RouteLookup()
         firewall = try FirewallMonitor()
-        held = HeldFlows(dataPath: dataPath)
-        checkRulesetUnchangedSinceLastDaemon()
+        admission = Admission(marksSupported: !dataPath.capabilities.isOff(.fibMark))
+        adoptWhatAnEarlierDaemonAdmitted()
     }
 
     var fileDescriptor: Int32 { monitor.fileDescriptor }
     var firewallFileDescriptor: Int32 { firewall.fileDescriptor }
-    var count: Int { mirrored.count }
+    var count: Int { admission.connectionCount }
+    var interfaces: Set<UInt32> { admission.interfaces }
+
+    /// The ingress interfaces in policy conntrack changed.
+    func setInterfaces(_ interfaces: Set<UInt32>) {
+        apply(admission.setInterfaces(interfaces))
+    }
 
     // MARK: events
 
@@ -85,8 +69,8 @@ final class ConntrackMirror {
         do {
             try monitor.receive { event in
                 switch event {
-                case .new(let entry), .update(let entry): self.consider(entry, fromDump: false)
-                case .destroy(let entry): self.remove(entry.original)
+                case .new(let entry), .update(let entry): self.apply(self.admission.observe(entry, reportedByEvent: true))
+                case .destroy(let entry): self.apply(self.admission.forget(entry.original))
                 case .overflow: overflowed = true
                 }
             }
@@ -99,11 +83,8 @@ final class ConntrackMirror {
         }
     }
 
-    /// Takes every mirrored flow off the fast path when the ruleset changed,
-    /// and holds it. From then on a conntrack dump admits nothing new: an
-    /// entry in it may predate the change, and only an event (delivered
-    /// when a packet of the connection passes conntrack's confirm hook,
-    /// after the firewall) says the new rules let it through.
+    /// Every direction leaves the fast path when the ruleset changed, and
+    /// comes back once one of its packets passes the new rules.
     func receiveFirewallChanges() {
         var change: (changed: Bool, generation: UInt32?)
         do {
@@ -113,16 +94,9 @@ final class ConntrackMirror {
             change = (true, nil)
         }
         guard change.changed else { return }
-        rulesetChanged = true
-        if !mirrored.isEmpty || held.count > 0 {
-            log.info("firewall ruleset changed: \(mirrored.count) flows back to the kernel path until the new rules pass them")
-        }
-        held.restartAll()
-        for (tuple, flow) in mirrored {
-            for key in flow.keys { _ = try? dataPath.removeFlow(key) }
-            held.hold(tuple, flow.directions, zone: flow.zone) { egressInterfaces.contains($0.egress.ingress) }
-        }
-        mirrored.removeAll()
+        let admitted = admission.admittedKeys.count
+        if admitted > 0 { log.info("firewall ruleset changed: \(admitted) flow directions back to the kernel path until the new rules pass them") }
+        apply(admission.rulesetChanged())
         recordRulesetGeneration(change.generation ?? (try? firewall.currentGeneration()))
     }
 
@@ -135,165 +109,130 @@ final class ConntrackMirror {
         }
     }
 
-    /// At start: if the ruleset changed while no daemon watched (or nobody
-    /// recorded under which ruleset the pinned flows were admitted), what an
-    /// earlier daemon mirrored or held proves nothing now.
-    private func checkRulesetUnchangedSinceLastDaemon() {
+    /// At start: what an earlier daemon admitted stays in the fast path if
+    /// the ruleset is the one it was admitted under; otherwise (or if that
+    /// is unknown) it starts again in the kernel path. Half-proven
+    /// directions are listed again from scratch.
+    private func adoptWhatAnEarlierDaemonAdmitted() {
         let current = try? firewall.currentGeneration()
         let recorded = try? dataPath.admittedRulesetGeneration()
-        let leftovers = ((try? dataPath.flowCount()) ?? 0) > 0
-        // Unknown on either side: only leftover entries are suspect.
-        let changed = (current == nil || recorded == nil) ? leftovers : recorded != current
-        if changed {
-            log.info("firewall ruleset changed since flows were admitted: they start again in the kernel path")
-            _ = try? dataPath.pruneFlows(keeping: [])
-            _ = try? dataPath.pruneRechecks(keeping: [])
-            rulesetChanged = true
+        do {
+            _ = try dataPath.pruneRechecks(keeping: [])
+            if let current, let recorded, current == recorded {
+                admission.inherit(try dataPath.flowKeys())
+            } else if try dataPath.pruneFlows(keeping: []) > 0 {
+                log.info("firewall ruleset changed since flows were admitted: they start again in the kernel path")
+            }
+        } catch {
+            log.error("adopt the flow table: \(error.description)")
+            mapErrors += 1
         }
         recordRulesetGeneration(current)
     }
 
-    /// Heartbeat: mirrors again the held directions the new rules let through.
-    func readmitProvenFlows() {
-        guard held.count > 0 else { return }
-        for (tuple, direction, zone) in held.takeProven() where add(direction) {
-            var flow = mirrored[tuple] ?? Mirrored(directions: [], zone: zone, proto: tuple.proto)
-            flow.directions.append(direction)
-            mirrored[tuple] = flow
-        }
-    }
-
-    /// Mirrors what the table holds now and drops what it no longer does.
+    /// Reads the whole table: what it holds now is observed, what it no
+    /// longer holds is forgotten.
     func resync() {
         var seen: Set<ConntrackTuple> = []
+        var operations: [Admission.Operation] = []
         do {
             try monitor.dumpAll { entry in
                 seen.insert(entry.original)
-                self.consider(entry, fromDump: true)
+                operations += self.admission.observe(entry, reportedByEvent: false)
             }
         } catch {
             log.error("conntrack dump: \(error.description)")
+            apply(operations)
             return
         }
-        for tuple in Array(mirrored.keys) where !seen.contains(tuple) { remove(tuple) }
-        do {
-            try held.keepOnly(seen)
-        } catch {
-            log.error("prune recheck table: \(error.description)")
-        }
-        adopting = false
-        // Entries no mirrored flow accounts for (left by a daemon that died,
-        // for flows conntrack has forgotten since) must not keep forwarding.
-        var current: [FlowKey] = []
-        for flow in mirrored.values { current += flow.keys }
-        do {
-            let pruned = try dataPath.pruneFlows(keeping: current)
-            if pruned > 0 { log.info("removed \(pruned) stale fast-path flow entries") }
-        } catch {
-            log.error("prune flow table: \(error.description)")
-        }
-    }
-
-    private func consider(_ entry: ConntrackEntry, fromDump: Bool) {
-        let connection = ConntrackMirror.tracked(entry)
-        guard FlowMirror.isEligible(connection) else {
-            remove(entry.original)
-            return
-        }
-        guard mirrored[entry.original] == nil, !held.contains(entry.original) else { return }
-        guard let originalIngress = ingress(toward: entry.original), let replyIngress = ingress(toward: entry.reply)
-        else { return }
-        var directions: [FlowDirection] = []
-        for direction in FlowMirror.entries(of: connection, originalIngress: originalIngress, replyIngress: replyIngress)
-        where interfaces.contains(direction.key.ingress) {
-            if adopting && held.isHeldByEarlierDaemon(direction) {
-                held.adopt(entry.original, direction, zone: entry.zone)
-            } else if fromDump && rulesetChanged {
-                continue // may predate the change: wait for an event
-            } else if add(direction) {
-                directions.append(direction)
-            }
-        }
-        guard !directions.isEmpty else { return }
-        mirrored[entry.original] = Mirrored(directions: directions, zone: entry.zone, proto: entry.original.proto)
-        if entry.original.proto == ConntrackTuple.tcp {
-            // Offloaded segments skip conntrack's window tracking: without
-            // this the FIN it sees at the end would be INVALID and dropped.
-            do {
-                if try !control.makeLiberal(entry.original, zone: entry.zone) { remove(entry.original) }
-            } catch {
-                log.warning("conntrack: \(error.description); the flow stays in the kernel path")
-                remove(entry.original)
-            }
-        }
-    }
-
-    /// Writes a direction into `fp_flows`; false if it stays in the kernel.
-    private func add(_ direction: FlowDirection) -> Bool {
-        do {
-            try dataPath.addFlow(direction.key, rewrite: direction.rewrite, egress: direction.egress.ingress)
-            return true
-        } catch {
-            if error.isAlreadyPresent { return true } // left by an earlier daemon: adopt it
-            if error.isMapFull {
-                refusedForFullTable += 1
-                if refusedForFullTable == 1 || refusedForFullTable % 1000 == 0 {
-                    log.warning("flow table full (max_flows): \(refusedForFullTable) flows stayed in the kernel path")
-                }
-            } else {
-                log.warning("mirror flow: \(error.description)")
-            }
-            return false
-        }
-    }
-
-    /// The interface packets of a direction arrive on: the one leading
-    /// back to their source.
-    private func ingress(toward tuple: ConntrackTuple) -> UInt32? {
-        guard let ifindex = try? routes.outputInterface(toward: tuple.source, family: tuple.family) else { return nil }
-        return ifindex
-    }
-
-    func remove(_ original: ConntrackTuple) {
-        held.release(original)
-        guard let flow = mirrored.removeValue(forKey: original) else { return }
-        for key in flow.keys { _ = try? dataPath.removeFlow(key) }
+        apply(operations + admission.keepOnly(seen))
     }
 
     func removeAll() {
-        for tuple in Array(mirrored.keys) { remove(tuple) }
-        held.releaseAll()
+        var operations: [Admission.Operation] = []
+        for key in admission.admittedKeys { operations.append(.withdraw(key)) }
+        for key in admission.awaitingProof { operations.append(.unwatch(key)) }
+        admission = Admission(marksSupported: admission.marksSupported)
+        apply(operations)
     }
 
-    // MARK: keeping conntrack true
+    // MARK: the heartbeat
+
+    /// Ruleset changes first (a stamp read after a change it predates must
+    /// not count), then the stamps, then the entries that report no end.
+    func heartbeat() {
+        receiveFirewallChanges()
+        admitProvenDirections()
+        forgetSilentlyDeletedEntries()
+        refreshActiveFlows()
+    }
+
+    private func admitProvenDirections() {
+        var operations: [Admission.Operation] = []
+        for leaving in admission.awaitingProof {
+            do {
+                if let proof = try dataPath.recheckProof(leaving) { operations += admission.prove(leaving, proof) }
+            } catch {
+                countMapError("read a recheck stamp", error)
+            }
+        }
+        apply(operations)
+    }
+
+    private func forgetSilentlyDeletedEntries() {
+        for entry in admission.silentAdmitted {
+            do {
+                if try !control.exists(entry.original, zone: entry.zone) { apply(admission.forget(entry.original)) }
+            } catch {
+                log.warning("conntrack: \(error.description)")
+            }
+        }
+    }
 
     /// Refreshes the conntrack timeout of flows that carried packets in the
     /// fast path since their last refresh, at most every quarter timeout, so
     /// conntrack never expires a flow that is alive.
-    func refreshActiveFlows() {
+    private func refreshActiveFlows() {
         let now = MonotonicClock.milliseconds
         let tcpTimeout = ConntrackMirror.sysctl("nf_conntrack_tcp_timeout_established", default: 432_000)
         let udpTimeout = ConntrackMirror.sysctl("nf_conntrack_udp_timeout_stream", default: 120)
-        for (tuple, flow) in mirrored {
-            let timeout = flow.proto == 6 ? tcpTimeout : udpTimeout
+        for (entry, keys) in admission.admittedByConnection {
+            let timeout = entry.original.proto == ConntrackTuple.tcp ? tcpTimeout : udpTimeout
             let interval = max(UInt64(timeout) * 250, 500)
-            guard now >= flow.refreshedAtMilliseconds + interval else { continue }
+            var refresh = refreshes[entry.original] ?? Refresh()
+            guard now >= refresh.atMilliseconds + interval else { continue }
             var newest: UInt64 = 0
-            for key in flow.keys {
-                if let activity = try? dataPath.flowActivity(key) { newest = max(newest, activity.lastSeenNanoseconds) }
+            for key in keys {
+                do {
+                    if let activity = try dataPath.flowActivity(key) { newest = max(newest, activity.lastSeenNanoseconds) }
+                } catch {
+                    countMapError("read flow activity", error)
+                }
             }
-            guard newest > flow.refreshedActivity else { continue }
-            var updated = flow
-            updated.refreshedActivity = newest
-            updated.refreshedAtMilliseconds = now
-            mirrored[tuple] = updated
+            guard newest > refresh.activity else { continue }
+            refresh = Refresh(activity: newest, atMilliseconds: now)
+            refreshes[entry.original] = refresh
             do {
-                if try !control.setTimeout(tuple, seconds: timeout, zone: flow.zone) { remove(tuple) }
+                if try !control.setTimeout(entry.original, seconds: timeout, zone: entry.zone) {
+                    apply(admission.forget(entry.original))
+                }
             } catch {
                 log.warning("refresh conntrack timeout: \(error.description)")
             }
         }
+        if refreshes.count > admission.connectionCount * 2 + 64 {
+            let tracked = Set(admission.admittedByConnection.map { $0.entry.original })
+            refreshes = refreshes.filter { tracked.contains($0.key) }
+        }
     }
+
+    private struct Refresh {
+        /// The newest fast-path activity already answered with a refresh.
+        var activity: UInt64 = 0
+        var atMilliseconds: UInt64 = 0
+    }
+
+    private var refreshes: [ConntrackTuple: Refresh] = [:]
 
     /// A conntrack timeout of this namespace, in seconds.
     static func sysctl(_ name: String, default fallback: UInt32) -> UInt32 {
@@ -302,13 +241,71 @@ final class ConntrackMirror {
         return value
     }
 
-    static func tracked(_ entry: ConntrackEntry) -> TrackedConnection {
-        func tuple(_ t: ConntrackTuple) -> TrackedConnection.Tuple {
-            .init(source: t.source, destination: t.destination, sourcePort: t.sourcePort, destinationPort: t.destinationPort)
+    // MARK: applying
+
+    private func apply(_ operations: [Admission.Operation]) {
+        var followUps: [Admission.Operation] = []
+        for operation in operations {
+            do {
+                switch operation {
+                case .watch(let leaving):
+                    try dataPath.addRecheck(leaving, notBeforeMilliseconds: ConntrackMirror.graceMilliseconds)
+                case .unwatch(let leaving):
+                    try dataPath.removeRecheck(leaving)
+                case .admit(let key, let rewrite, let snatEgress, let mark):
+                    followUps += admit(key, rewrite, snatEgress: snatEgress, mark: mark)
+                case .withdraw(let key):
+                    _ = try dataPath.removeFlow(key)
+                case .beLiberal(let original, let zone):
+                    // Offloaded segments skip conntrack's window tracking:
+                    // without this the FIN it sees at the end would be INVALID.
+                    if try !control.makeLiberal(original, zone: zone) { followUps += admission.forget(original) }
+                }
+            } catch {
+                if case .beLiberal(let original, _) = operation {
+                    log.warning("conntrack: \(error.description); the flow stays in the kernel path")
+                    followUps += admission.forget(original)
+                } else {
+                    countMapError("update the flow tables", error)
+                }
+            }
         }
-        return TrackedConnection(family: entry.original.family, proto: entry.original.proto,
-                                 original: tuple(entry.original), reply: tuple(entry.reply),
-                                 isAssured: entry.isAssured, isTCPEstablished: entry.isTCPEstablished,
-                                 isDying: entry.isDying, zone: entry.zone)
+        if !followUps.isEmpty { apply(followUps) }
+        updateRechecking()
+    }
+
+    /// Writes a direction into `fp_flows`; on failure it waits for a new proof.
+    private func admit(_ key: FlowKey, _ rewrite: FlowRewrite, snatEgress: UInt32, mark: UInt32) -> [Admission.Operation] {
+        do {
+            try dataPath.addFlow(key, rewrite: rewrite, snatEgress: snatEgress, mark: mark)
+            return []
+        } catch {
+            if error.isAlreadyPresent { return [] }
+            if error.isMapFull {
+                refusedForFullTable += 1
+                if refusedForFullTable == 1 || refusedForFullTable % 1000 == 0 {
+                    log.warning("flow table full (max_flows): \(refusedForFullTable) flow directions stayed in the kernel path")
+                }
+            } else {
+                countMapError("mirror flow", error)
+            }
+            return admission.admissionFailed(key)
+        }
+    }
+
+    private func countMapError(_ what: String, _ error: FastPathError) {
+        mapErrors += 1
+        if mapErrors == 1 || mapErrors % 1000 == 0 { log.warning("\(what): \(error.description) (\(mapErrors) map errors so far)") }
+    }
+
+    private func updateRechecking() {
+        let on = admission.isAwaitingProof
+        guard on != rechecking else { return }
+        do {
+            try dataPath.setRechecking(on)
+            rechecking = on
+        } catch {
+            countMapError("switch the egress program", error)
+        }
     }
 }

@@ -189,7 +189,8 @@ public final class Daemon {
             fibChanged = true
             let xdp = try? features?.features(ifindex: link.ifindex)
             view.apply(ViewLink(ifindex: link.ifindex, name: link.name, mac: link.mac, isUp: link.isUp,
-                                xdpFeatures: xdp ?? nil))
+                                xdpFeatures: xdp ?? nil,
+                                reversePathFilter: KernelSurvey.reversePathFilter(of: link.name)))
             needsReconcile = true
         case .linkRemoved(let ifindex, let name):
             fibChanged = true
@@ -265,8 +266,7 @@ public final class Daemon {
         ignoringErrors { () throws(FastPathError) in
             try dataPath.beat(valveMilliseconds: UInt64(config.globals.valveTimeout) * 1000)
         }
-        conntrack?.refreshActiveFlows()
-        conntrack?.readmitProvenFlows()
+        conntrack?.heartbeat()
         heartbeatDue = MonotonicClock.milliseconds + heartbeatMilliseconds
     }
 
@@ -284,7 +284,8 @@ public final class Daemon {
             }
             return
         }
-        if conntrack == nil {
+        let starting = conntrack == nil
+        if starting {
             do {
                 conntrack = try ConntrackMirror(dataPath: dataPath, log: log)
             } catch {
@@ -300,11 +301,8 @@ public final class Daemon {
             if let ifindex = interface.ifindex { interfaces.insert(ifindex) }
         }
         conntrack.log = log
-        conntrack.egressInterfaces = Set(plan.interfaces.filter { $0.mode != .none }.compactMap { $0.ifindex })
-        if interfaces != conntrack.interfaces {
-            conntrack.interfaces = interfaces
-            conntrack.resync()
-        }
+        if interfaces != conntrack.interfaces { conntrack.setInterfaces(interfaces) }
+        if starting { conntrack.resync() }
     }
 
     var usesConntrack: Bool {

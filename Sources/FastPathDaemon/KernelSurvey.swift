@@ -22,6 +22,16 @@ enum KernelSurvey {
         return count
     }
 
+    /// The IPv4 reverse-path filter the kernel applies on `device`: the
+    /// larger of `conf/all/rp_filter` and the device's own (0, 1 or 2).
+    static func reversePathFilter(of device: String) -> UInt8 {
+        func value(_ name: String) -> UInt8 {
+            let text = (try? SmallFile.read("/proc/sys/net/ipv4/conf/\(name)/rp_filter")) ?? nil
+            return UInt8(text?.split(separator: "\n").first ?? "") ?? 0
+        }
+        return max(value("all"), value(device))
+    }
+
     static func isOurs(_ programID: UInt32) -> Bool {
         guard let program = try? BPFProgram.open(id: programID) else { return false }
         return DataPath.programNames.contains(program.name)

@@ -1,5 +1,6 @@
 import CFastPathShim
 import CNetlink
+import FastPathCore
 
 /// Changes conntrack entries through ctnetlink, on one blocking libnl
 /// `NETLINK_NETFILTER` socket bound to the creating thread's namespace.
@@ -29,14 +30,20 @@ public final class ConntrackControl {
     /// Returns false when the entry no longer exists.
     @discardableResult
     public func setTimeout(_ original: ConntrackTuple, seconds: UInt32, zone: UInt16 = 0) throws(FastPathError) -> Bool {
-        try send(original, zone: zone, timeout: seconds, operation: "set conntrack timeout")
+        try send(original, zone: zone, .setTimeout(seconds), operation: "set conntrack timeout")
     }
 
     /// Deletes the entry whose original tuple is `original` (`IPCTNL_MSG_CT_DELETE`).
     /// Returns false when the entry no longer exists.
     @discardableResult
     public func delete(_ original: ConntrackTuple, zone: UInt16 = 0) throws(FastPathError) -> Bool {
-        try send(original, zone: zone, timeout: nil, operation: "delete conntrack entry")
+        try send(original, zone: zone, .delete, operation: "delete conntrack entry")
+    }
+
+    /// Whether the kernel still has the entry (`IPCTNL_MSG_CT_GET`): how
+    /// the end of an entry that reports no events is noticed.
+    public func exists(_ original: ConntrackTuple, zone: UInt16 = 0) throws(FastPathError) -> Bool {
+        try send(original, zone: zone, .query, operation: "look up conntrack entry")
     }
 
     // MARK: - thin layer
@@ -48,11 +55,18 @@ public final class ConntrackControl {
     /// firewall. Returns false when the entry no longer exists.
     @discardableResult
     public func makeLiberal(_ original: ConntrackTuple, zone: UInt16 = 0) throws(FastPathError) -> Bool {
-        try send(original, zone: zone, timeout: nil, operation: "mark conntrack entry liberal", liberal: true)
+        try send(original, zone: zone, .beLiberal, operation: "mark conntrack entry liberal")
     }
 
-    private func send(_ tuple: ConntrackTuple, zone: UInt16, timeout: UInt32?,
-                      operation: String, liberal: Bool = false) throws(FastPathError) -> Bool {
+    private enum Request {
+        case setTimeout(UInt32)
+        case delete
+        case beLiberal
+        case query
+    }
+
+    private func send(_ tuple: ConntrackTuple, zone: UInt16, _ request: Request,
+                      operation: String) throws(FastPathError) -> Bool {
         let subject = ConntrackControl.label(tuple)
         let width = tuple.family == 4 ? 4 : 16
         guard tuple.family == 4 || tuple.family == 6, tuple.source.count == width,
@@ -81,14 +95,18 @@ public final class ConntrackControl {
         // CTA_ZONE only when needed: kernels without CONFIG_NF_CONNTRACK_ZONES
         // (some OpenWrt builds) reject the attribute with EOPNOTSUPP.
         if zone != 0 { nfnl_ct_set_zone(ct, zone) }
-        if let timeout { nfnl_ct_set_timeout(ct, timeout) }
+        if case .setTimeout(let seconds) = request { nfnl_ct_set_timeout(ct, seconds) }
 
         acknowledgement.errno = 0
         // libnl 3.7 passes the flags through as given: 0 means no NLM_F_CREATE,
         // so a missing entry is ENOENT instead of an attempt to create one.
         let rc = withExtendedLifetime(acknowledgement) { () -> Int32 in
-            if liberal { return ConntrackControl.sendLiberal(socket.handle, ct) }
-            return timeout == nil ? nfnl_ct_del(socket.handle, ct, 0) : nfnl_ct_add(socket.handle, ct, 0)
+            switch request {
+            case .setTimeout: return nfnl_ct_add(socket.handle, ct, 0)
+            case .delete: return nfnl_ct_del(socket.handle, ct, 0)
+            case .beLiberal: return ConntrackControl.sendLiberal(socket.handle, ct)
+            case .query: return nfnl_ct_query(socket.handle, ct, 0)
+            }
         }
         if rc >= 0 { return true }
         let errno = acknowledgement.errno

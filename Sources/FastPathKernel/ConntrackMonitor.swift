@@ -1,5 +1,6 @@
 import CFastPathShim
 import CNetlink
+import FastPathCore
 
 /// The daemon's window on conntrack: NEW/UPDATE/DESTROY notifications
 /// (`receive`) and a dump of the whole table (`dumpAll`), as plain values.

@@ -214,15 +214,17 @@ extension DataPath {
     /// Mirrors one flow direction; an existing entry is left as it is (its
     /// next-hop cache and counters belong to the programs). Throws E2BIG
     /// when the table is full.
-    /// With source NAT, `egress` is the interface the kernel translated
+    /// With source NAT, `snatEgress` is the interface the kernel translated
     /// for: a route that leaves by another one passes packets to the kernel.
-    public func addFlow(_ key: FlowKey, rewrite: FlowRewrite, egress: UInt32 = 0) throws(FastPathError) {
+    /// `mark` is the mark the kernel routed the direction with.
+    public func addFlow(_ key: FlowKey, rewrite: FlowRewrite, snatEgress: UInt32 = 0, mark: UInt32 = 0) throws(FastPathError) {
         var value = fp_flow()
+        value.fib_mark = mark
         if let source = rewrite.source {
             value.nat_src = DataPath.addressKey(source.address).addr
             value.nat_sport = source.port.bigEndian
             value.flags |= FP_FLOW_SNAT
-            value.snat_egress = egress
+            value.snat_egress = snatEgress
         }
         if let destination = rewrite.destination {
             value.nat_dst = DataPath.addressKey(destination.address).addr
@@ -267,6 +269,20 @@ extension DataPath {
         try flows.keys(as: fp_flow_key.self).count
     }
 
+    /// Every direction in `fp_flows`.
+    public func flowKeys() throws(FastPathError) -> [FlowKey] {
+        try flows.keys(as: fp_flow_key.self).map(DataPath.flowKey(from:))
+    }
+
+    static func flowKey(from raw: fp_flow_key) -> FlowKey {
+        let width = raw.family == 4 ? 4 : 16
+        func address(_ bytes: [UInt8]) -> [UInt8] { Array(bytes.suffix(width)) }
+        return FlowKey(family: raw.family, proto: raw.proto, source: address(withUnsafeBytes(of: raw.src) { Array($0) }),
+                       destination: address(withUnsafeBytes(of: raw.dst) { Array($0) }),
+                       sourcePort: UInt16(bigEndian: raw.sport), destinationPort: UInt16(bigEndian: raw.dport),
+                       ingress: raw.ifindex)
+    }
+
     /// The `fp_flows` key of a flow direction, as the programs build it.
     public static func flowKey(_ key: FlowKey) -> fp_flow_key {
         var raw = fp_flow_key()
@@ -281,25 +297,25 @@ extension DataPath {
     }
 }
 
-// MARK: rechecks (fp_rechecks, policy conntrack after a ruleset change)
+// MARK: rechecks (fp_rechecks, policy conntrack: the proofs admission waits for)
 
 extension DataPath {
-    /// Lists a held flow direction by how it leaves the router (`egress`:
-    /// the egress interface as `ingress`, the translated tuple) and where it
-    /// arrives (`ingress`); the egress program stamps it when the kernel
-    /// forwards such a packet from `notBeforeMilliseconds` from now on.
-    /// Listing it again resets the stamp.
-    public func addRecheck(_ egress: FlowKey, ingress: UInt32, notBeforeMilliseconds: UInt64) throws(FastPathError) {
+    /// Lists a flow direction by how it leaves the router (`leaving`: the
+    /// translated tuple, interface 0); the egress program stamps it when
+    /// the kernel forwards such a packet from `notBeforeMilliseconds` from
+    /// now on. Listing it again resets the stamp.
+    public func addRecheck(_ leaving: FlowKey, notBeforeMilliseconds: UInt64) throws(FastPathError) {
         var value = fp_recheck()
         value.not_before_ns = MonotonicClock.coarseNanoseconds &+ notBeforeMilliseconds &* 1_000_000
-        value.ingress = ingress
-        try rechecks.update(key: DataPath.flowKey(egress), value: value, flags: .any)
+        try rechecks.update(key: DataPath.flowKey(leaving), value: value, flags: .any)
     }
 
-    /// Whether the kernel forwarded a packet of `egress` since it was
-    /// listed: nil when it is not listed.
-    public func recheckPassed(_ egress: FlowKey) throws(FastPathError) -> Bool? {
-        try rechecks.lookup(key: DataPath.flowKey(egress), as: fp_recheck.self).map { $0.seen_ns != 0 }
+    /// How the kernel forwarded a packet of `leaving` since it was listed;
+    /// nil while none did or when it is not listed.
+    public func recheckProof(_ leaving: FlowKey) throws(FastPathError) -> Admission.Proof? {
+        guard let value = try rechecks.lookup(key: DataPath.flowKey(leaving), as: fp_recheck.self),
+              value.seen_ns != 0 else { return nil }
+        return Admission.Proof(ingress: value.ingress, egress: value.egress, mark: value.mark)
     }
 
     public func removeRecheck(_ egress: FlowKey) throws(FastPathError) {

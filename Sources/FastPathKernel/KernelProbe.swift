@@ -13,6 +13,9 @@ public enum KernelProbe {
         withCharBuffer(count: 64) { fp_kernel_release($0, 64) }
     }
 
+    /// `BPF_FIB_LOOKUP_MARK`, newer than the UAPI headers this builds with.
+    static let fibLookupMark: UInt32 = 1 << 5
+
     /// One helper called from one program type.
     struct HelperUse {
         var name: String
@@ -66,6 +69,13 @@ public enum KernelProbe {
                 return "probing the netdev XDP features failed: \(error.description)"
             }
         }
+        if capability == .fibMark {
+            switch fp_probe_fib_lookup_flag(KernelProbe.fibLookupMark) {
+            case 1: return nil
+            case 0: return "kernel refuses BPF_FIB_LOOKUP_MARK in bpf_fib_lookup (Linux 6.10+)"
+            case let rc: return "probing BPF_FIB_LOOKUP_MARK failed: errno \(-rc)"
+            }
+        }
         for use in capability.helperUses {
             switch probe(use) {
             case .allowed: continue
@@ -117,6 +127,7 @@ extension KernelCapability {
         case .xdpTCHandoff: return FP_FEATURE_XDP_META
         case .redirectNeighbour: return FP_FEATURE_REDIRECT_NEIGH
         case .coarseClock: return FP_FEATURE_COARSE_CLOCK
+        case .fibMark: return FP_FEATURE_FIB_MARK
         case .xdpFeatures: return nil
         }
     }
@@ -139,7 +150,7 @@ extension KernelCapability {
                                   programType: type, arguments: FP_PROBE_ARGS_CTX))
             }
             return uses
-        case .xdpFeatures:
+        case .xdpFeatures, .fibMark:
             return []
         }
     }

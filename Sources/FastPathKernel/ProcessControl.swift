@@ -37,13 +37,14 @@ public enum SmallFile {
         let size = path.withCString { fp_file_size($0) }
         if size == -Int(ENOENT) { return nil }
         guard size >= 0 else { throw FastPathError("read file", code: .errno(Int32(-size)), subject: path) }
-        var buffer = [UInt8](repeating: 0, count: size + 1)
+        // procfs and sysfs files say 0 (or a page) whatever they hold.
+        var buffer = [UInt8](repeating: 0, count: max(size, 4096) + 1)
         let count = buffer.withUnsafeMutableBytes { raw in
             path.withCString { fp_read_file($0, raw.baseAddress, raw.count) }
         }
         if count == -Int(ENOENT) { return nil }
         guard count >= 0 else { throw FastPathError("read file", code: .errno(Int32(-count)), subject: path) }
-        return String(decoding: buffer[0..<min(count, size)], as: UTF8.self)
+        return String(decoding: buffer[0..<min(count, buffer.count - 1)], as: UTF8.self)
     }
 
     /// Replaces the file atomically (temporary file and rename).

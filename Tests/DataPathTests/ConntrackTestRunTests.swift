@@ -156,16 +156,16 @@ class ConntrackTestRunTests: XCTestCase {
         try assertPassed(outbound().bytes, "not_offloaded")
     }
 
-    // MARK: the recheck after a ruleset change
+    // MARK: the proof admission waits for
 
     /// The egress program stamps a listed direction when one of its packets
-    /// that arrived on the direction's ingress leaves on the listed
-    /// interface after the grace time, only while lookups are on; it never
-    /// changes the packet and lets later filters run.
-    func testTheEgressProgramStampsListedDirectionsOnly() throws {
+    /// that arrived on another interface leaves after the grace time, only
+    /// while lookups are on, and records where it came in and went out; it
+    /// never changes the packet and lets later filters run.
+    func testTheEgressProgramStampsListedDirectionsWithHowTheyLeft() throws {
         let frame = outbound()
-        let listed = key(of: frame, ingress: wanIndex)
-        try dataPath.addRecheck(listed, ingress: lanIndex, notBeforeMilliseconds: 0)
+        let listed = key(of: frame, ingress: 0)
+        try dataPath.addRecheck(listed, notBeforeMilliseconds: 0)
         func leave(_ bytes: [UInt8], on ifindex: UInt32, from ingress: UInt32? = nil) throws {
             let result = try lab.inside(lab.router) { [self] in
                 try dataPath.tcEgress.testRunSKB(frame: bytes, ingressIfindex: ingress ?? lanIndex, deviceIfindex: ifindex)
@@ -174,26 +174,26 @@ class ConntrackTestRunTests: XCTestCase {
             XCTAssertEqual(result.frame, bytes, "the packet is left as it is")
         }
         try leave(frame.bytes, on: wanIndex)
-        XCTAssertEqual(try dataPath.recheckPassed(listed), false, "lookups are off")
+        XCTAssertNil(try dataPath.recheckProof(listed), "lookups are off")
         try dataPath.setRechecking(true)
-        try leave(frame.bytes, on: lanIndex)
-        try leave(frame.bytes, on: wanIndex, from: wanIndex)
         try leave(frame.bytes, on: wanIndex, from: 0)
         try leave(outbound(tcp: 0x11).bytes, on: wanIndex)
+        try leave(outbound(tcp: 0x00).bytes, on: wanIndex)
         try leave(outbound(family: .ipv6).bytes, on: wanIndex)
-        XCTAssertEqual(try dataPath.recheckPassed(listed), false,
-                       "another egress, another ingress, the router's own, a FIN, another flow")
-        try dataPath.addRecheck(listed, ingress: lanIndex, notBeforeMilliseconds: 60_000)
+        XCTAssertNil(try dataPath.recheckProof(listed), "the router's own, a FIN, an invalid segment, another flow")
+        try dataPath.addRecheck(listed, notBeforeMilliseconds: 60_000)
         try leave(frame.bytes, on: wanIndex)
-        XCTAssertEqual(try dataPath.recheckPassed(listed), false, "within the grace time")
-        try dataPath.addRecheck(listed, ingress: lanIndex, notBeforeMilliseconds: 0)
+        XCTAssertNil(try dataPath.recheckProof(listed), "within the grace time")
+        try dataPath.addRecheck(listed, notBeforeMilliseconds: 0)
         try leave(frame.bytes, on: wanIndex)
-        XCTAssertEqual(try dataPath.recheckPassed(listed), true)
+        XCTAssertEqual(try dataPath.recheckProof(listed), Admission.Proof(ingress: lanIndex, egress: wanIndex, mark: 0))
+        try leave(frame.bytes, on: lanIndex, from: wanIndex)
+        XCTAssertEqual(try dataPath.recheckProof(listed)?.egress, wanIndex, "the first proof stays")
         try dataPath.setFamilies(ipv4: true, ipv6: true)
         XCTAssertEqual(try dataPath.config.lookup(key: UInt32(0), as: fp_config.self)?.flags,
                        FP_CONFIG_RECHECK | FP_CONFIG_IPV4 | FP_CONFIG_IPV6, "setting the families keeps lookups on")
         try dataPath.removeRecheck(listed)
-        XCTAssertNil(try dataPath.recheckPassed(listed))
+        XCTAssertNil(try dataPath.recheckProof(listed))
     }
 
     // MARK: forwarding and NAT
@@ -248,10 +248,10 @@ class ConntrackTestRunTests: XCTestCase {
     /// masqueraded one); on the interface it was translated for it is carried.
     func testSourceNATIsCarriedOnlyOutOfTheInterfaceItWasTranslatedFor() throws {
         let frame = outbound(tcp: nil)
-        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade, egress: lanIndex)
+        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade, snatEgress: lanIndex)
         try assertPassed(frame.bytes, "egress_changed")
         _ = try dataPath.removeFlow(key(of: frame, ingress: lanIndex))
-        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade, egress: wanIndex)
+        try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade, snatEgress: wanIndex)
         try assertForwarded(frame, expected: masqueraded(frame).forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
     }
 

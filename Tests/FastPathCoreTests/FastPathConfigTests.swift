@@ -286,7 +286,7 @@ final class FastPathConfigTests: XCTestCase {
         XCTAssertEqual(problems("config globals 'globals'\n\tlist disable_capability 'coarse_clock'\n"
                                 + "\tlist disable_capability 'xdp_meta'\n"), [
             "/etc/config/fastpath:3: globals 'globals': option 'disable_capability': invalid value 'xdp_meta'"
-                + " (allowed: xdp_tc_handoff, redirect_neigh, coarse_clock, xdp_features)",
+                + " (allowed: xdp_tc_handoff, redirect_neigh, coarse_clock, xdp_features, fib_mark)",
         ])
     }
 

@@ -2,69 +2,69 @@ import XCTest
 @testable import FastPathCore
 
 final class FlowMirrorTests: XCTestCase {
-    let h1: [UInt8] = [192, 0, 2, 1], h2: [UInt8] = [198, 51, 100, 2], wan: [UInt8] = [198, 51, 100, 254]
+    static let h1: [UInt8] = [192, 0, 2, 1], h2: [UInt8] = [198, 51, 100, 2], wan: [UInt8] = [198, 51, 100, 254]
+    let h1 = FlowMirrorTests.h1, h2 = FlowMirrorTests.h2, wan = FlowMirrorTests.wan
 
-    func connection(proto: UInt8 = 6, assured: Bool = true, established: Bool = true, dying: Bool = false,
-                    original: TrackedConnection.Tuple? = nil, reply: TrackedConnection.Tuple? = nil) -> TrackedConnection {
-        TrackedConnection(family: 4, proto: proto,
-                          original: original ?? .init(source: h1, destination: h2, sourcePort: 40000, destinationPort: 80),
-                          reply: reply ?? .init(source: h2, destination: h1, sourcePort: 80, destinationPort: 40000),
-                          isAssured: assured, isTCPEstablished: established, isDying: dying)
+    /// A conntrack entry h1:40000 → h2:80 (TCP unless `proto` says otherwise).
+    static func entry(proto: UInt8 = 6, assured: Bool = true, tcpState: UInt8? = ConntrackEntry.tcpEstablished,
+                      dying: Bool = false, original: ConntrackTuple? = nil, reply: ConntrackTuple? = nil) -> ConntrackEntry {
+        var status: UInt32 = ConntrackEntry.statusConfirmed
+        if assured { status |= ConntrackEntry.statusAssured | ConntrackEntry.statusSeenReply }
+        if dying { status |= ConntrackEntry.statusDying }
+        return ConntrackEntry(original: original ?? tuple(proto, h1, 40000, h2, 80),
+                              reply: reply ?? tuple(proto, h2, 80, h1, 40000),
+                              status: status, tcpState: proto == 6 ? tcpState : nil)
+    }
+
+    static func tuple(_ proto: UInt8, _ source: [UInt8], _ sourcePort: UInt16, _ destination: [UInt8],
+                      _ destinationPort: UInt16) -> ConntrackTuple {
+        ConntrackTuple(family: 4, proto: proto, source: source, destination: destination,
+                       sourcePort: sourcePort, destinationPort: destinationPort)
+    }
+
+    func key(_ source: [UInt8], _ sourcePort: UInt16, _ destination: [UInt8], _ destinationPort: UInt16,
+             proto: UInt8 = 6) -> FlowKey {
+        FlowKey(family: 4, proto: proto, source: source, destination: destination, sourcePort: sourcePort,
+                destinationPort: destinationPort, ingress: 0)
     }
 
     func testEligibility() {
-        XCTAssertTrue(FlowMirror.isEligible(connection()))
-        XCTAssertFalse(FlowMirror.isEligible(connection(established: false)), "TCP must be ESTABLISHED")
-        XCTAssertFalse(FlowMirror.isEligible(connection(assured: false)), "and ASSURED")
-        XCTAssertTrue(FlowMirror.isEligible(connection(proto: 17, established: false)), "UDP once ASSURED")
-        XCTAssertFalse(FlowMirror.isEligible(connection(proto: 17, assured: false)))
-        XCTAssertFalse(FlowMirror.isEligible(connection(proto: 1)), "ICMP never")
-        XCTAssertFalse(FlowMirror.isEligible(connection(dying: true)))
+        XCTAssertTrue(FlowMirror.isEligible(Self.entry()))
+        XCTAssertFalse(FlowMirror.isEligible(Self.entry(tcpState: 2)), "TCP must be ESTABLISHED")
+        XCTAssertFalse(FlowMirror.isEligible(Self.entry(assured: false)), "and ASSURED")
+        XCTAssertTrue(FlowMirror.isEligible(Self.entry(proto: 17)), "UDP once ASSURED")
+        XCTAssertFalse(FlowMirror.isEligible(Self.entry(proto: 17, assured: false)))
+        XCTAssertFalse(FlowMirror.isEligible(Self.entry(proto: 1)), "ICMP never")
+        XCTAssertFalse(FlowMirror.isEligible(Self.entry(dying: true)))
     }
 
     func testRoutedFlowHasNoRewrite() {
-        let entries = FlowMirror.entries(of: connection(), originalIngress: 2, replyIngress: 3)
-        XCTAssertEqual(entries[0].key, FlowKey(family: 4, proto: 6, source: h1, destination: h2,
-                                               sourcePort: 40000, destinationPort: 80, ingress: 2))
-        XCTAssertEqual(entries[0].rewrite, .none)
-        XCTAssertEqual(entries[1].key, FlowKey(family: 4, proto: 6, source: h2, destination: h1,
-                                               sourcePort: 80, destinationPort: 40000, ingress: 3))
-        XCTAssertEqual(entries[1].rewrite, .none)
+        let directions = FlowMirror.directions(of: Self.entry())
+        XCTAssertEqual(directions[0].key, key(h1, 40000, h2, 80))
+        XCTAssertEqual(directions[0].rewrite, FlowRewrite.none)
+        XCTAssertEqual(directions[0].egress, directions[0].key, "leaves as it came")
+        XCTAssertEqual(directions[1].key, key(h2, 80, h1, 40000))
+        XCTAssertEqual(directions[1].rewrite, FlowRewrite.none)
     }
 
     /// Masquerade: h1:40000 → h2:80 leaves as wan:61000; replies to
     /// wan:61000 go back to h1:40000.
     func testMasqueradeIsSourceNATOutAndDestinationNATBack() {
-        let entries = FlowMirror.entries(
-            of: connection(reply: .init(source: h2, destination: wan, sourcePort: 80, destinationPort: 61000)),
-            originalIngress: 2, replyIngress: 3)
-        XCTAssertEqual(entries[0].rewrite, FlowRewrite(source: .init(address: wan, port: 61000)))
-        XCTAssertEqual(entries[1].key.destination, wan)
-        XCTAssertEqual(entries[1].key.destinationPort, 61000)
-        XCTAssertEqual(entries[1].rewrite, FlowRewrite(destination: .init(address: h1, port: 40000)))
+        let directions = FlowMirror.directions(of: Self.entry(reply: Self.tuple(6, h2, 80, wan, 61000)))
+        XCTAssertEqual(directions[0].rewrite, FlowRewrite(source: .init(address: wan, port: 61000)))
+        XCTAssertEqual(directions[0].egress, key(wan, 61000, h2, 80))
+        XCTAssertEqual(directions[1].key, key(h2, 80, wan, 61000))
+        XCTAssertEqual(directions[1].rewrite, FlowRewrite(destination: .init(address: h1, port: 40000)))
+        XCTAssertEqual(directions[1].egress, key(h2, 80, h1, 40000))
     }
 
     /// A port forward: h2 → wan:8080 goes to h1:80; replies leave as wan:8080.
     func testPortForwardIsDestinationNATInAndSourceNATBack() {
-        let entries = FlowMirror.entries(
-            of: connection(original: .init(source: h2, destination: wan, sourcePort: 50000, destinationPort: 8080),
-                           reply: .init(source: h1, destination: h2, sourcePort: 80, destinationPort: 50000)),
-            originalIngress: 3, replyIngress: 2)
-        XCTAssertEqual(entries[0].rewrite, FlowRewrite(destination: .init(address: h1, port: 80)))
-        XCTAssertEqual(entries[1].rewrite, FlowRewrite(source: .init(address: wan, port: 8080)))
-    }
-
-    /// After a ruleset change the egress program recognises each direction
-    /// by how it leaves: translated, on the other direction's ingress.
-    func testEgressViewIsTheTranslatedTupleOnTheWayOut() {
-        let entries = FlowMirror.entries(
-            of: connection(reply: .init(source: h2, destination: wan, sourcePort: 80, destinationPort: 61000)),
-            originalIngress: 2, replyIngress: 3)
-        XCTAssertEqual(entries[0].egress,
-                       FlowKey(family: 4, proto: 6, source: wan, destination: h2,
-                               sourcePort: 61000, destinationPort: 80, ingress: 3))
-        XCTAssertEqual(entries[1].egress,
-                       FlowKey(family: 4, proto: 6, source: h2, destination: h1,
-                               sourcePort: 80, destinationPort: 40000, ingress: 2))
+        let directions = FlowMirror.directions(of: Self.entry(original: Self.tuple(6, h2, 50000, wan, 8080),
+                                                              reply: Self.tuple(6, h1, 80, h2, 50000)))
+        XCTAssertEqual(directions[0].rewrite, FlowRewrite(destination: .init(address: h1, port: 80)))
+        XCTAssertEqual(directions[0].egress, key(h2, 50000, h1, 80))
+        XCTAssertEqual(directions[1].rewrite, FlowRewrite(source: .init(address: wan, port: 8080)))
+        XCTAssertEqual(directions[1].egress, key(wan, 8080, h2, 50000))
     }
 }

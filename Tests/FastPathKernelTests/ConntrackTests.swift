@@ -1,4 +1,5 @@
 import CFastPathShim
+import FastPathCore
 import FastPathKernel
 import Foundation
 import XCTest

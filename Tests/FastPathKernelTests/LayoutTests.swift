@@ -11,14 +11,14 @@ final class LayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<fp_stats>.size, 8 * (3 + Int(FP_REASON_COUNT)))
         XCTAssertEqual(MemoryLayout<fp_iface>.size, 12)
         XCTAssertEqual(MemoryLayout<fp_config>.size, 32)
-        XCTAssertEqual(MemoryLayout<fp_recheck>.size, 24)
+        XCTAssertEqual(MemoryLayout<fp_recheck>.size, 32)
         XCTAssertEqual(MemoryLayout<fp_devmap_val>.size, 8)
         XCTAssertEqual(MemoryLayout<fp_vlan_key>.size, 8)
         XCTAssertEqual(MemoryLayout<fp_vlan_val>.size, 4)
         XCTAssertEqual(MemoryLayout<fp_meta>.size, 24)
         XCTAssertEqual(MemoryLayout<fp_addr>.size, 16)
         XCTAssertEqual(MemoryLayout<fp_flow_key>.size, 44)
-        XCTAssertEqual(MemoryLayout<fp_flow>.size, 96)
+        XCTAssertEqual(MemoryLayout<fp_flow>.size, 104)
     }
 
     /// Every optional capability has its own fp_features bit, and together
@@ -42,6 +42,8 @@ final class LayoutTests: XCTestCase {
         XCTAssertEqual(InterfaceFlags.policyRouting, FP_IFACE_POLICY_ROUTING)
         XCTAssertEqual(InterfaceFlags.policyConntrack, FP_IFACE_POLICY_CONNTRACK)
         XCTAssertEqual(InterfaceFlags.wan, FP_IFACE_WAN)
+        XCTAssertEqual(InterfaceFlags.reversePathStrict, FP_IFACE_RP_STRICT)
+        XCTAssertEqual(InterfaceFlags.reversePathLoose, FP_IFACE_RP_LOOSE)
         XCTAssertEqual(ReconcilePlanner.maxSlot, UInt32(FP_MAX_IFACES) - 1)
     }
 

@@ -35,9 +35,10 @@ setup() {
 	# modules (veth, nf_tables, conntrack, cls_bpf, ...) load on demand
 	# What Debian's kernels lack (CapabilityTests checks that exactly this is
 	# off): every optional helper is there; 6.1 has no netdev XDP features
-	# (6.3+), so no device is known to take XDP frames there
+	# (6.3+), so no device is known to take XDP frames there, and no
+	# BPF_FIB_LOOKUP_MARK (6.10+), so marked flows stay in the kernel
 	case $(uname -r) in
-	6.1.*) FASTPATH_EXPECT_OFF=xdp_features ;;
+	6.1.*) FASTPATH_EXPECT_OFF="xdp_features fib_mark" ;;
 	*) FASTPATH_EXPECT_OFF= ;;
 	esac
 	export FASTPATH_EXPECT_OFF

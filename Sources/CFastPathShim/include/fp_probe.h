@@ -22,6 +22,9 @@
  * Results are cached per (prog_type, helper).
  */
 int fp_probe_helper(uint32_t prog_type, uint32_t helper, int args, char *why, size_t why_size);
+/* 1 when bpf_fib_lookup takes `flag` (BPF_FIB_LOOKUP_*), 0 when it refuses
+ * it (EINVAL), -errno when the probe could not run; asked by a test run. */
+int fp_probe_fib_lookup_flag(uint32_t flag);
 /* 1 / 0 / -errno: the kernel loads programs of this type; creates maps of this type. */
 int fp_probe_prog_type(uint32_t prog_type);
 int fp_probe_map_type(uint32_t map_type);
