@@ -42,7 +42,7 @@ final class DifferentialRoutingTests: XCTestCase {
             },
             traffic: { lab in
                 for host in [lab.h2, lab.h3] {
-                    for port in ["6000", "6001", "6002"] { try lab.startServer(host, "udp_echo.py", port, "4") }
+                    for port in ["6000", "6001", "6002"] { try lab.startServer(host, "udp_echo.py", port, "4", Self.internet) }
                 }
                 let flows = try [("6000", "40010", "192.0.2.1"), ("6001", "40011", "192.0.2.200"),
                                  ("6002", "40012", "192.0.2.200")].map { port, sport, source in
