@@ -69,8 +69,10 @@ final class DifferentialFirewallTests: XCTestCase {
             let carried = samples.last!.count - samples.first!.count
             return lab.fail("the fast path kept forwarding after conntrack -D: \(carried) packets in 3 s, never still for 1 s")
         }
+        // The last packet came between the sample before `still` and `still` itself.
         let stopped = samples[still].time
-        lab.note("conntrack -D → last fast-path packet ≤ \(Int(stopped * 1000)) ms")
+        lab.note("conntrack -D → last fast-path packet ≤ \(Int(stopped * 1000)) ms"
+                 + " (\(samples.last!.count - samples.first!.count) after the first sample)")
         if stopped > 1 { lab.fail("the fast path carried the deleted flow for \(Int(stopped * 1000)) ms (> 1 s)") }
     }
 

@@ -26,10 +26,11 @@ enum DifferentialHarness {
         let kernel = try run(scenario, as: .kernel)
         let fastpath = try run(scenario, as: .fastpath)
         let delivered = fastpath.recording.deliveredPackets
-        let share = delivered == 0 ? 0 : Double(fastpath.forwarded) * 100 / Double(delivered)
+        // forwarded counts everything, delivered only what the filter records: a share, not a proportion
+        let share = delivered == 0 ? "n/a" : String(format: "%.0f%%", Double(fastpath.forwarded) * 100 / Double(delivered))
         let notes = (kernel.notes.map { "kernel: \($0)" } + fastpath.notes.map { "fastpath: \($0)" }).joined(separator: "; ")
         print("[differential] \(scenario.name): delivered kernel \(kernel.recording.deliveredPackets)"
-              + " fastpath \(delivered); fast path share \(String(format: "%.0f", share))%"
+              + " fastpath \(delivered); fast path share \(share)"
               + " (\(fastpath.forwarded) forwarded)\(notes.isEmpty ? "" : "; " + notes)"
               + "; \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
 
