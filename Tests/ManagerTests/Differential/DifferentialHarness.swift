@@ -41,6 +41,10 @@ enum DifferentialHarness {
                     + "\nkernel run:\n\(kernel.recording.listing)\nfastpath run:\n\(fastpath.recording.listing)"
                     + "\ndaemon log:\n\(fastpath.daemonLog)", file: file, line: line)
         }
+        if let problem = scenario.oracleCheck(kernel.recording) {
+            XCTFail("\(scenario.name): the kernel run does not exercise the scenario: \(problem)\n"
+                    + kernel.recording.listing, file: file, line: line)
+        }
         if scenario.expectsOffload && fastpath.forwarded == 0 {
             XCTFail("\(scenario.name): the fast path forwarded nothing, so the runs compared the kernel with itself:\n"
                     + fastpath.status + "\ndaemon log:\n\(fastpath.daemonLog)", file: file, line: line)

@@ -54,6 +54,11 @@ struct DifferentialRecording {
         }
     }
 
+    /// Packets `host` received.
+    func packets(on host: String) -> Int {
+        counts.filter { $0.key.host == host }.values.reduce(0) { $0 + $1.packets }
+    }
+
     /// Every key with its count, for the log of a failing scenario.
     var listing: String {
         counts.keys.sorted().map { "  \($0): \(counts[$0]!.packets) pkts \(counts[$0]!.bytes) B" }.joined(separator: "\n")

@@ -41,6 +41,10 @@ final class DifferentialRoutingTests: XCTestCase {
                 try lab.exec(lab.h1, "ip", "addr", "add", "192.0.2.200/24", "dev", "eth0")
                 try Self.addInternet(lab)
             },
+            oracleCheck: { kernel in
+                // the source, mark and port rules send three of the four flows to h3
+                kernel.packets(on: "h3") == 3 * 800 && kernel.packets(on: "h2") == 800 ? nil : "the rules did not apply as meant"
+            },
             traffic: { lab in
                 for host in [lab.h2, lab.h3] {
                     for port in ["6000", "6001", "6002", "6003"] { try lab.startServer(host, "udp_echo.py", port, "4", Self.internet) }
@@ -80,6 +84,9 @@ final class DifferentialRoutingTests: XCTestCase {
                 try lab.exec(lab.router, "ip", "route", "add", "default", "nexthop", "via", "198.51.100.2", "dev", "wan0",
                              "nexthop", "via", "203.0.113.2", "dev", "wan1")
                 try Self.addInternet(lab)
+            },
+            oracleCheck: { kernel in
+                kernel.packets(on: "h2") > 0 && kernel.packets(on: "h3") > 0 ? nil : "the flows did not use both WANs"
             },
             traffic: { lab in
                 for host in [lab.h2, lab.h3] {

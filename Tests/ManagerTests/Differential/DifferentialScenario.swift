@@ -17,6 +17,9 @@ struct DifferentialScenario {
     var recorderFilter: [String] = []
     /// nftables ruleset, ip rules, routes, sysctls: the same in both runs.
     var setup: (DifferentialContext) throws -> Void = { _ in }
+    /// What the kernel run must show for the scenario to mean anything
+    /// (e.g. both WANs used): nil when it does, else why not.
+    var oracleCheck: (DifferentialRecording) -> String? = { _ in nil }
     /// The traffic. Unless `attachesItself`, the daemon is running and in
     /// `mode` before this starts (fastpath run).
     var traffic: (DifferentialContext) throws -> Void
