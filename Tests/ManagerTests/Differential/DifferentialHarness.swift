@@ -39,7 +39,7 @@ enum DifferentialHarness {
             XCTFail("\(scenario.name): the hosts received something else with fastpath:\n"
                     + diff.map { "  " + $0 }.joined(separator: "\n")
                     + "\nkernel run:\n\(kernel.recording.listing)\nfastpath run:\n\(fastpath.recording.listing)"
-                    + "\ndaemon log:\n\(fastpath.daemonLog)", file: file, line: line)
+                    + "\nstatus:\n\(fastpath.status)\ndaemon log:\n\(fastpath.daemonLog)", file: file, line: line)
         }
         if let problem = scenario.oracleCheck(kernel.recording) {
             XCTFail("\(scenario.name): the kernel run does not exercise the scenario: \(problem)\n"
