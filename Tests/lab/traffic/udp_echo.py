@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""udp_echo.py PORT FAMILY(4|6): prints "listening" once bound, then echoes
-every datagram back and prints each sender address once."""
+"""udp_echo.py PORT FAMILY(4|6) [ADDRESS]: prints "listening" once bound (to
+ADDRESS, so replies come from it; any address without), then echoes every
+datagram back and prints each sender address once."""
 import socket, sys
 
 port, family = int(sys.argv[1]), sys.argv[2]
 sock = socket.socket(socket.AF_INET6 if family == "6" else socket.AF_INET, socket.SOCK_DGRAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-sock.bind(("::" if family == "6" else "0.0.0.0", port))
+address = sys.argv[3] if len(sys.argv) > 3 else ("::" if family == "6" else "0.0.0.0")
+sock.bind((address, port))
 print("listening", flush=True)
 seen = set()
 while True:
