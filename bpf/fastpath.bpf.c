@@ -375,6 +375,8 @@ static __always_inline int fp_find_nexthop(void *ctx, void *data, void *data_end
 	int reason;
 	long rc;
 
+	if (v->cfg && v->cfg->mtu_floor && (mtu_len > v->cfg->mtu_floor || !mtu_len))
+		return FP_PASS_FIB_FRAG_NEEDED;
 	if (flow && !gso && (flow->nh_flags & FP_NEXTHOP_VALID) && flow->nh_gen == gen &&
 	    ip_len <= flow->nh_len_ok) {
 		nh->ifindex = flow->nh_ifindex;

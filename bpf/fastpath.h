@@ -137,7 +137,8 @@ struct fp_config {
 	__u64 heartbeat_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the manager's last beat */
 	__u64 valve_ns;     /* policy conntrack: an older heartbeat passes everything */
 	__u32 nft_gen;      /* manager only: nftables generation id (NFTA_GEN_ID, as sent) */
-	__u32 pad;
+	__u32 mtu_floor;    /* the smallest route MTU (ip route ... mtu N), 0: none. bpf_fib_lookup
+			     * ignores an unlocked one, so longer packets go to the kernel */
 };
 _Static_assert(sizeof(struct fp_config) == 32, "fp_config layout");
 

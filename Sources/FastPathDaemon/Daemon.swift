@@ -21,6 +21,7 @@ public final class Daemon {
 
     var view = KernelView()
     var nextHops = NextHopTracker()
+    var routeMTUs = RouteMTUs()
     var nativeRefusals: [String: String] = [:]
     var slots: [String: UInt32] = [:]
     var lastModes: [String: EffectiveMode] = [:]
@@ -150,7 +151,10 @@ public final class Daemon {
         }
         if fibChanged {
             fibChanged = false
-            ignoringErrors { () throws(FastPathError) in try dataPath.bumpFIBGeneration() }
+            ignoringErrors { () throws(FastPathError) in
+                try dataPath.setRouteMTUFloor(routeMTUs.floor)
+                try dataPath.bumpFIBGeneration()
+            }
         }
     }
 
@@ -195,7 +199,9 @@ public final class Daemon {
     func resync() throws(FastPathError) {
         view = KernelView()
         nextHops.resetRoutes()
+        routeMTUs.removeAll()
         try monitor.dumpAll { event in self.handle(event) }
+        try dataPath.setRouteMTUFloor(routeMTUs.floor)
         needsReconcile = true
     }
 
@@ -226,9 +232,11 @@ public final class Daemon {
         case .route(let route):
             fibChanged = true
             for gateway in nextHops.routeAdded(through: Daemon.gateways(of: route)) { probe(gateway) }
+            routeMTUs.routeChanged(Daemon.name(of: route), mtu: route.mtu)
         case .routeRemoved(let route):
             fibChanged = true
             nextHops.routeRemoved(through: Daemon.gateways(of: route))
+            routeMTUs.routeRemoved(Daemon.name(of: route))
         case .neighbour(let neighbour):
             fibChanged = true // a MAC may have changed
             let gateway = NextHopTracker.Gateway(ifindex: neighbour.ifindex, address: neighbour.address)
@@ -241,6 +249,11 @@ public final class Daemon {
             log.warning("netlink events overflowed; re-reading the kernel state")
             ignoringErrors { () throws(FastPathError) in try resync() }
         }
+    }
+
+    static func name(of route: RouteInfo) -> RouteMTUs.Route {
+        RouteMTUs.Route(family: route.family, table: route.table, destination: route.destination,
+                        prefixLength: route.prefixLength, priority: route.priority)
     }
 
     static func gateways(of route: RouteInfo) -> [NextHopTracker.Gateway] {

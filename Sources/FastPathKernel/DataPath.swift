@@ -72,6 +72,12 @@ public final class DataPath {
         try updateConfig { $0.flags = $0.flags & ~(FP_CONFIG_IPV4 | FP_CONFIG_IPV6) | families }
     }
 
+    /// The smallest route MTU (0: no route has one): the programs pass
+    /// longer packets to the kernel.
+    public func setRouteMTUFloor(_ mtu: UInt32) throws(FastPathError) {
+        try updateConfig { $0.mtu_floor = mtu }
+    }
+
     /// Invalidates every flow's cached next hop: the next packet of each
     /// flow looks its route up again. Called on route, neighbour and link changes.
     public func bumpFIBGeneration() throws(FastPathError) {

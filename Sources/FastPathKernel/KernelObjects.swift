@@ -95,9 +95,11 @@ public struct RouteInfo: Equatable, Sendable {
     /// `RTN_*`: 1 unicast, 2 local, 3 broadcast, 6 blackhole, 7 unreachable, 8 prohibit, …
     public var type: UInt8
     public var nextHops: [RouteNextHop]
+    /// The route's own MTU (`RTAX_MTU`, `ip route … mtu N`); 0 when it has none.
+    public var mtu: UInt32
 
     public init(family: UInt8, table: UInt32, destination: [UInt8], prefixLength: UInt8, priority: UInt32 = 0,
-                type: UInt8 = RouteInfo.unicast, nextHops: [RouteNextHop]) {
+                type: UInt8 = RouteInfo.unicast, nextHops: [RouteNextHop], mtu: UInt32 = 0) {
         self.family = family
         self.table = table
         self.destination = destination
@@ -105,6 +107,7 @@ public struct RouteInfo: Equatable, Sendable {
         self.priority = priority
         self.type = type
         self.nextHops = nextHops
+        self.mtu = mtu
     }
 
     /// `RTN_UNICAST`.

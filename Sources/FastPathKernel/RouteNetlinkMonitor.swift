@@ -136,6 +136,9 @@ final class KernelEventSink {
     var messageFamily: UInt8 = 0
     private var deliver: ((KernelEvent) -> Void)?
 
+    /// `RTAX_MTU`.
+    static let metricMTU: Int32 = 2
+
     init(routesWithGatewayOnly: Bool) {
         self.routesWithGatewayOnly = routesWithGatewayOnly
     }
@@ -231,10 +234,12 @@ final class KernelEventSink {
                                              weight: UInt16(rtnl_route_nh_get_weight(hop)) + 1))
             }
         }
+        var mtu: UInt32 = 0
+        if rtnl_route_get_metric(route, KernelEventSink.metricMTU, &mtu) < 0 { mtu = 0 }
         return RouteInfo(family: family, table: rtnl_route_get_table(route), destination: destination,
                          prefixLength: dst.map { UInt8(truncatingIfNeeded: nl_addr_get_prefixlen($0)) } ?? 0,
                          priority: rtnl_route_get_priority(route), type: rtnl_route_get_type(route),
-                         nextHops: nextHops)
+                         nextHops: nextHops, mtu: mtu)
     }
 
     static func neighbour(_ neighbour: OpaquePointer) -> NeighbourInfo? {

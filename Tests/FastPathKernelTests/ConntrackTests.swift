@@ -5,7 +5,7 @@ import Foundation
 import XCTest
 import LabSupport
 
-/// ConntrackMonitor, ConntrackControl and RouteLookup against the real
+/// ConntrackMonitor and ConntrackControl against the real
 /// kernel, in a three-namespace lab named from the pid (`fpct<pid>{c,r,s}<k>`):
 ///
 ///     client c0 10.201.0.2 fd01::2 ── r0 10.201.0.1 fd01::1 [router] r1 10.202.0.1 fd02::1 ── s0 10.202.0.2 fd02::2 server
@@ -271,6 +271,8 @@ final class ConntrackTests: XCTestCase {
         let v6 = try XCTUnwrap(entries.first { $0.original.sourcePort == 40031 })
         XCTAssertLessThan(v4.timeout, 1000)
 
+        XCTAssertTrue(try control.exists(v4.original))
+        XCTAssertTrue(try control.exists(v6.original))
         XCTAssertTrue(try control.setTimeout(v4.original, seconds: 4321))
         XCTAssertTrue(try control.setTimeout(v6.original, seconds: 4322))
         let listed = try exec(router, "conntrack", "-L", "-p", "udp", "--sport", "40030")
@@ -300,6 +302,8 @@ final class ConntrackTests: XCTestCase {
         XCTAssertEqual(try exec(router, "conntrack", "-L", "-p", "udp", "--sport", "40030"), "")
 
         // Gone: false, not an error, and nothing is created.
+        XCTAssertFalse(try control.exists(v4.original))
+        XCTAssertFalse(try control.exists(v6.original))
         XCTAssertFalse(try control.setTimeout(v4.original, seconds: 60))
         XCTAssertFalse(try control.delete(v4.original))
         XCTAssertFalse(try control.setTimeout(v6.original, seconds: 60))
@@ -316,34 +320,6 @@ final class ConntrackTests: XCTestCase {
         XCTAssertThrowsError(try control.delete(bad)) { error in
             XCTAssertEqual((error as? FastPathError)?.errno, EINVAL)
         }
-    }
-
-    // MARK: - route lookup
-
-    func testRouteLookupFindsTheOutputInterface() throws {
-        try ip(router, "route", "add", "unreachable", "203.0.113.0/24")
-        try ip(router, "route", "add", "blackhole", "198.18.0.0/15")
-        try ip(router, "route", "add", "prohibit", "192.0.2.0/24")
-        try ip(router, "route", "add", "100.64.0.0/10", "via", "10.202.0.2")
-        let lookup = try inRouter { () throws(FastPathError) in try RouteLookup() }
-        let r0 = try index(of: "r0"), r1 = try index(of: "r1")
-
-        XCTAssertEqual(try lookup.outputInterface(toward: clientV4, family: 4), r0)
-        XCTAssertEqual(try lookup.outputInterface(toward: serverV4, family: 4), r1)
-        XCTAssertEqual(try lookup.outputInterface(toward: [100, 64, 1, 1], family: 4), r1, "via a gateway")
-        XCTAssertEqual(try lookup.outputInterface(toward: clientV6, family: 6), r0)
-        XCTAssertEqual(try lookup.outputInterface(toward: serverV6, family: 6), r1)
-        XCTAssertEqual(try lookup.outputInterface(toward: routerLAN, family: 4), 1, "local: loopback")
-
-        XCTAssertNil(try lookup.outputInterface(toward: [8, 8, 8, 8], family: 4), "no default route")
-        XCTAssertNil(try lookup.outputInterface(toward: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 12),
-                                                family: 6))
-        XCTAssertNil(try lookup.outputInterface(toward: [203, 0, 113, 9], family: 4), "unreachable")
-        XCTAssertNil(try lookup.outputInterface(toward: [198, 18, 0, 1], family: 4), "blackhole")
-        XCTAssertNil(try lookup.outputInterface(toward: [192, 0, 2, 1], family: 4), "prohibit")
-        // The socket is reused: still answering after the errors.
-        XCTAssertEqual(try lookup.outputInterface(toward: serverV4, family: 4), r1)
-        XCTAssertThrowsError(try lookup.outputInterface(toward: [1, 2], family: 4))
     }
 
     // MARK: - helpers

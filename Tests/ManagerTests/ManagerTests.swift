@@ -145,6 +145,7 @@ final class ManagerTests: XCTestCase {
             \tlist disable_capability 'redirect_neigh'
             \tlist disable_capability 'coarse_clock'
             \tlist disable_capability 'xdp_features'
+            \tlist disable_capability 'fib_mark'
             """))
         try manager.startDaemon()
         try manager.waitForMode("xdp-native")
