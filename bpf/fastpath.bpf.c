@@ -325,8 +325,9 @@ static __always_inline __u32 fp_ip_len(void *data, void *data_end, const struct 
  * Policy routing, IPv4: the source checks the kernel makes before it
  * forwards. The router's own address is a martian source; with rp_filter
  * the source must route back (fib_validate_source, asked as the kernel
- * does, from the loopback device): out of the ingress (strict) or out of
- * anywhere (loose), and as unicast, which rules out broadcast sources.
+ * does, from the loopback device, with the protocol and the ports swapped
+ * for port rules): out of the ingress (strict) or out of anywhere (loose),
+ * and as unicast, which rules out broadcast sources.
  */
 static __always_inline int fp_check_source(void *ctx, void *data, void *data_end, const struct fp_pkt *p,
 					   const struct fp_verdict *v)
@@ -348,6 +349,11 @@ static __always_inline int fp_check_source(void *ctx, void *data, void *data_end
 	back.tos = iph->tos;
 	back.ipv4_src = iph->daddr;
 	back.ipv4_dst = iph->saddr;
+	fp_fib_ports(data, data_end, p->l3_off + sizeof(*iph), iph->protocol, &back);
+	back.l4_protocol = iph->protocol;
+	rc = back.sport;
+	back.sport = back.dport;
+	back.dport = rc;
 	rc = bpf_fib_lookup(ctx, &back, sizeof(back), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return FP_PASS_MARTIAN;

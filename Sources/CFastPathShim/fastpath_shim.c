@@ -196,6 +196,49 @@ int fp_map_info(int map_fd, uint32_t *id, uint32_t *type, uint32_t *key_size,
 	return 0;
 }
 
+int fp_prog_uses_map(int prog_fd, uint32_t map_id)
+{
+	uint32_t ids[64];
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+		return -errno;
+	for (uint32_t i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if (ids[i] == map_id)
+			return 1;
+	}
+	return 0;
+}
+
+long fp_map_copy(int from_fd, int to_fd, uint32_t key_size, uint32_t value_size)
+{
+	unsigned char key[256], next[256], value[1024];
+	void *previous = NULL;
+	long copied = 0;
+
+	if (key_size > sizeof(key) || value_size > sizeof(value))
+		return -E2BIG;
+	while (bpf_map_get_next_key(from_fd, previous, next) == 0) {
+		memcpy(key, next, key_size);
+		previous = key;
+		if (bpf_map_lookup_elem(from_fd, key, value) < 0)
+			continue; /* deleted meanwhile */
+		if (bpf_map_update_elem(to_fd, key, value, BPF_NOEXIST) < 0) {
+			if (errno == E2BIG)
+				break; /* the new map is smaller: it is full */
+			if (errno != EEXIST)
+				return -errno;
+			continue;
+		}
+		copied++;
+	}
+	return copied;
+}
+
 /* ---- XDP ---- */
 
 int fp_xdp_attach(int ifindex, int prog_fd, uint32_t flags, int old_prog_fd)

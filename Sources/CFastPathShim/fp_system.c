@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "fp_system.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -183,6 +184,43 @@ int fp_daemonize(void)
 		close(fd);
 	}
 	return chdir("/") < 0 ? -errno : 0;
+}
+
+/* The descriptors this process was started with, beyond stdio. */
+static int inherited[64];
+static int inherited_count = -1;
+
+void fp_remember_inherited_descriptors(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *entry;
+
+	inherited_count = 0;
+	if (!dir)
+		return;
+	while ((entry = readdir(dir)) && inherited_count < (int)(sizeof(inherited) / sizeof(inherited[0]))) {
+		int fd = atoi(entry->d_name);
+
+		if (fd > 2 && fd != dirfd(dir))
+			inherited[inherited_count++] = fd;
+	}
+	closedir(dir);
+}
+
+int fp_reexec(const char *const *argv)
+{
+	/* What this process opened does not reach the new image; what it
+	 * was started with does (its parent may watch it). */
+	for (int fd = 3; fd < 1024; fd++) {
+		int keep = 0;
+
+		for (int i = 0; i < inherited_count; i++)
+			keep |= inherited[i] == fd;
+		if (!keep)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	execv("/proc/self/exe", (char *const *)argv);
+	return -errno;
 }
 
 int fp_write_file_atomic(const char *path, const void *bytes, size_t len, unsigned int mode)

@@ -41,6 +41,7 @@ public final class Daemon {
 
     /// Starts the daemon and runs it until TERM/INT; returns the exit code.
     public static func run(paths: DaemonPaths, foreground: Bool) -> Int32 {
+        ProcessControl.rememberInheritedDescriptors()
         let config: FastPathConfig
         switch ConfigFile.load(paths.config) {
         case .valid(let valid): config = valid
@@ -102,8 +103,28 @@ public final class Daemon {
         features = dataPath.capabilities.isOff(.xdpFeatures) ? nil : try? XDPFeatureProbe()
         prober = try? NeighbourProber()
         try resync()
+        try adoptAfterReplacedMaps()
         heartbeat()
         armTimer()
+    }
+
+    /// When pinned maps had another shape (a new `max_flows`, another
+    /// version), the programs still attached use the old ones: they are
+    /// replaced in place by this object's, which share the new maps.
+    func adoptAfterReplacedMaps() throws(FastPathError) {
+        guard !dataPath.replacedPins.isEmpty else { return }
+        for pin in dataPath.replacedPins {
+            let carried = pin.carriedOver.map { "\($0) entries carried over" } ?? "its layout changed, nothing carried over"
+            log.info("pinned map \(pin.name) had another shape: replaced (\(carried))")
+        }
+        let replaced = try KernelSurvey.replaceStaleAttachments(on: view.sortedLinks.map { $0.ifindex }, with: dataPath)
+        if replaced > 0 { log.info("replaced \(replaced) attached programs that used the old maps") }
+    }
+
+    /// The daemon's own command line, to start afresh in place.
+    var commandLine: [String] {
+        ["daemon", "--foreground", "-c", paths.config, "--bpf-dir", paths.bpfDirectory,
+         "--pin-dir", paths.pinDirectory, "--run-dir", paths.runDirectory]
     }
 
     static func parentDirectory(of path: String) -> String {
@@ -392,8 +413,12 @@ public final class Daemon {
             for line in lines { log.error(line) }
             log.error("reload refused: the config has errors; the running state is unchanged")
         case .valid(let newConfig):
-            if newConfig.globals.disabledCapabilities != config.globals.disabledCapabilities {
-                log.notice("disable_capability changes take effect when the daemon restarts")
+            if newConfig.globals.maxFlows != config.globals.maxFlows
+                || newConfig.globals.disabledCapabilities != config.globals.disabledCapabilities {
+                // Both are fixed when the object loads: start afresh in
+                // place (same pid); the new maps take over the admitted flows.
+                log.notice("max_flows or disable_capability changed: restarting in place to load the data path again")
+                log.error(ProcessControl.restartInPlace(arguments: commandLine).description)
             }
             config = newConfig
             log.level = newConfig.globals.logLevel

@@ -37,6 +37,34 @@ enum KernelSurvey {
         return DataPath.programNames.contains(program.name)
     }
 
+    /// Replaces, in place and without a gap, fastpath's programs attached
+    /// on `ifindexes` that use other maps than `dataPath`'s: left attached
+    /// by a daemon whose maps had another shape (`max_flows`, another
+    /// version). Returns how many were replaced.
+    static func replaceStaleAttachments(on ifindexes: [UInt32], with dataPath: DataPath) throws(FastPathError) -> Int {
+        func stale(_ id: UInt32, named name: String) throws(FastPathError) -> BPFProgram? {
+            guard id != 0, let program = try? BPFProgram.open(id: id), program.name == name else { return nil }
+            return try program.usesMap(id: dataPath.flows.id) ? nil : program
+        }
+        var replaced = 0
+        for ifindex in ifindexes {
+            if let status = try? XDPAttachment.query(ifindex: ifindex) {
+                for (id, mode) in [(status.nativeProgramID, XDPAttachMode.native), (status.genericProgramID, .generic)] {
+                    guard let old = try stale(id, named: dataPath.xdp.name) else { continue }
+                    _ = try XDPAttachment.attach(dataPath.xdp, ifindex: ifindex, mode: mode, existing: .replaceOnly(old))
+                    replaced += 1
+                }
+            }
+            for (hook, program) in [(TCAttachment.Hook.ingress, dataPath.tc), (.egress, dataPath.tcEgress)] {
+                guard let id = try? TCAttachment.query(ifindex: ifindex, hook: hook),
+                      try stale(id, named: program.name) != nil else { continue }
+                _ = try TCAttachment.attach(program, ifindex: ifindex, hook: hook)
+                replaced += 1
+            }
+        }
+        return replaced
+    }
+
     /// Attached state of every interface that has anything of fastpath's.
     static func attachedState(of ifindexes: [UInt32], entries: [DataPath.InterfaceEntry]) -> [UInt32: AttachedState] {
         var result: [UInt32: AttachedState] = [:]

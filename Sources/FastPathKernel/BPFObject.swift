@@ -9,15 +9,25 @@ public final class BPFObject {
     public let path: String
     /// The pin directory its maps were bound to at load, if any.
     public let pinDirectory: String?
+    /// Pinned maps that had another shape (a new `max_flows`, a new
+    /// fastpath version): replaced by the object's, with what they held
+    /// where the layout is the same.
+    public let replacedPins: [ReplacedPin]
     private let object: OpaquePointer
+
+    public struct ReplacedPin {
+        public var name: String
+        /// Entries carried over; nil when the layout changed (nothing could be).
+        public var carriedOver: Int?
+    }
 
     /// Opens and loads the object file at `path`.
     ///
     /// With `pinDirectory`, every named (non-internal) map is bound to
     /// `pinDirectory/<map name>` before load: a compatible pinned map there is
     /// reused (its contents survive a daemon restart), a missing one is
-    /// created and pinned. An incompatible pin (other type or sizes) fails
-    /// the load: remove the stale pin first. `maxEntries` resizes maps by
+    /// created and pinned. A pin of another shape is replaced once the load
+    /// succeeded (`replacedPins`); until then it is left as it was. `maxEntries` resizes maps by
     /// name before they are created. `readOnlyData` gives the initial bytes
     /// of read-only data sections by section name (e.g. ".rodata.features"):
     /// constants the verifier sees, set before load.
@@ -47,13 +57,15 @@ public final class BPFObject {
                                     hint: "the object was built from another bpf/fastpath.h")
             }
         }
+        var mismatched: [MismatchedPin] = []
         if let pinDirectory {
             var map = bpf_object__next_map(object, nil)
             while let current = map {
                 if !bpf_map__is_internal(current) {
                     do {
-                        try BPFObject.bind(current, toPinIn: pinDirectory)
+                        if let pin = try BPFObject.bind(current, toPinIn: pinDirectory) { mismatched.append(pin) }
                     } catch {
+                        for pin in mismatched { _ = fp_close(pin.fd) }
                         bpf_object__close(object)
                         throw error
                     }
@@ -61,6 +73,7 @@ public final class BPFObject {
                 map = bpf_object__next_map(object, current)
             }
         }
+        defer { for pin in mismatched { _ = fp_close(pin.fd) } }
         fp_verifier_capture_begin()
         let rc = bpf_object__load(object)
         fp_verifier_capture_end()
@@ -78,9 +91,43 @@ public final class BPFObject {
             if !verifier.isEmpty { hint = "verifier: " + verifier + (hint.map { "; " + $0 } ?? "") }
             throw FastPathError.fromReturn(rc, "load BPF object", subject: path, hint: hint)
         }
+        var replaced: [ReplacedPin] = []
+        for pin in mismatched {
+            do {
+                replaced.append(try BPFObject.replace(pin, with: pin.map))
+            } catch {
+                bpf_object__close(object)
+                throw error
+            }
+        }
         self.object = object
         self.path = path
         self.pinDirectory = pinDirectory
+        self.replacedPins = replaced
+    }
+
+    /// A pinned map whose shape differs from the object's map of that name.
+    private struct MismatchedPin {
+        var path: String
+        var map: OpaquePointer
+        /// The pinned map, open.
+        var fd: Int32
+        var sameLayout: Bool
+    }
+
+    /// After the load: the object's map takes the pin's place, with the
+    /// pinned map's entries when the layout is the same.
+    private static func replace(_ pin: MismatchedPin, with map: OpaquePointer) throws(FastPathError) -> ReplacedPin {
+        let name = String(cString: bpf_map__name(map))
+        var carried: Int? = nil
+        if pin.sameLayout {
+            let count = fp_map_copy(pin.fd, bpf_map__fd(map), bpf_map__key_size(map), bpf_map__value_size(map))
+            if count < 0 { throw FastPathError("carry the entries of the pinned map over", code: .errno(Int32(-count)), subject: pin.path) }
+            carried = count
+        }
+        try check(pin.path.withCString { fp_unlink($0) }, "remove the pin of another shape", subject: pin.path)
+        try check(pin.path.withCString { bpf_obj_pin(bpf_map__fd(map), $0) }, "pin map", subject: pin.path)
+        return ReplacedPin(name: name, carriedOver: carried)
     }
 
     deinit {
@@ -89,29 +136,33 @@ public final class BPFObject {
 
     /// Binds `map` to `directory/<name>`: an existing pin of the same shape
     /// is reused (its contents survive a restart), a missing one is created
-    /// at load. The shape check is ours, not libbpf's: libbpf 1.1 compares
-    /// map flags too, and the kernel adds BPF_F_RDONLY_PROG to every devmap,
-    /// so libbpf would refuse to reuse a pinned devmap.
-    private static func bind(_ map: OpaquePointer, toPinIn directory: String) throws(FastPathError) {
+    /// at load. A pin of another shape is returned (open) to be replaced
+    /// after the load. The shape check is ours, not libbpf's: libbpf 1.1
+    /// compares map flags too, and the kernel adds BPF_F_RDONLY_PROG to
+    /// every devmap, so libbpf would refuse to reuse a pinned devmap.
+    private static func bind(_ map: OpaquePointer, toPinIn directory: String) throws(FastPathError) -> MismatchedPin? {
         let pinPath = joinPath(directory, String(cString: bpf_map__name(map)))
         let pinned = pinPath.withCString { bpf_obj_get($0) }
         guard pinned >= 0 else {
             let rc = pinPath.withCString { bpf_map__set_pin_path(map, $0) }
             try check(rc, "set map pin path", subject: pinPath)
-            return
+            return nil
         }
-        defer { _ = fp_close(pinned) }
         var id: UInt32 = 0, type: UInt32 = 0, keySize: UInt32 = 0, valueSize: UInt32 = 0, maxEntries: UInt32 = 0
         _ = withCharBuffer(count: 16) { name in
             _ = fp_map_info(pinned, &id, &type, &keySize, &valueSize, &maxEntries, name)
         }
-        guard type == bpf_map__type(map).rawValue, keySize == bpf_map__key_size(map),
-              valueSize == bpf_map__value_size(map), maxEntries == bpf_map__max_entries(map) else {
-            throw FastPathError("pinned map has another shape than the object's", subject: pinPath,
-                                hint: "left by another fastpath version: run `fastpath detach` to remove it")
+        let sameLayout = type == bpf_map__type(map).rawValue && keySize == bpf_map__key_size(map)
+            && valueSize == bpf_map__value_size(map)
+        guard sameLayout, maxEntries == bpf_map__max_entries(map) else {
+            let perCPU = [BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH].map { $0.rawValue }.contains(type)
+            let copyable = sameLayout && !perCPU && type != BPF_MAP_TYPE_DEVMAP_HASH.rawValue
+            return MismatchedPin(path: pinPath, map: map, fd: pinned, sameLayout: copyable)
         }
+        defer { _ = fp_close(pinned) }
         try check(bpf_map__reuse_fd(map, pinned), "reuse pinned map", subject: pinPath)
         try check(pinPath.withCString { bpf_map__set_pin_path(map, $0) }, "set map pin path", subject: pinPath)
+        return nil
     }
 
     /// The program whose C function is named `name` (e.g. `FP_PROG_XDP`).

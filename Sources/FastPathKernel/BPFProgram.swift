@@ -46,6 +46,13 @@ public final class BPFProgram {
         return try BPFProgram(owning: FileDescriptor(adopting: fd), label: path)
     }
 
+    /// Whether the program reads or writes the map with kernel id `mapID`.
+    public func usesMap(id mapID: UInt32) throws(FastPathError) -> Bool {
+        let rc = fp_prog_uses_map(fd, mapID)
+        try check(rc, "read BPF program maps", subject: name)
+        return rc == 1
+    }
+
     private static func info(_ fd: Int32, label: String) throws(FastPathError) -> (UInt32, UInt32, String) {
         var id: UInt32 = 0
         var type: UInt32 = 0

@@ -50,6 +50,9 @@ public final class DataPath {
         rechecks = try object.map(named: FP_MAP_RECHECKS)
     }
 
+    /// Pinned maps of another shape this load replaced (see `BPFObject`).
+    public var replacedPins: [BPFObject.ReplacedPin] { object.replacedPins }
+
     /// The program names fastpath attaches: what `detach` looks for.
     public static var programNames: [String] { [FP_PROG_XDP, FP_PROG_TC, FP_PROG_TC_EGRESS] }
 

@@ -21,6 +21,30 @@ public enum ProcessControl {
         fp_process_alive(pid) == 1
     }
 
+    /// Notes the descriptors the process was started with: the only ones
+    /// besides stdio that `restartInPlace` passes on. Call it first thing.
+    public static func rememberInheritedDescriptors() {
+        fp_remember_inherited_descriptors()
+    }
+
+    /// Runs this executable afresh in this process (same pid, so procd
+    /// keeps watching it) with `arguments` (without the program name).
+    /// Returns only if that failed.
+    public static func restartInPlace(arguments: [String]) -> FastPathError {
+        var flat: [CChar] = []
+        var offsets: [Int] = []
+        for argument in ["fastpath"] + arguments {
+            offsets.append(flat.count)
+            flat += argument.utf8CString
+        }
+        let rc = flat.withUnsafeBufferPointer { buffer -> Int32 in
+            var argv: [UnsafePointer<CChar>?] = offsets.map { buffer.baseAddress! + $0 }
+            argv.append(nil)
+            return argv.withUnsafeBufferPointer { fp_reexec($0.baseAddress!) }
+        }
+        return FastPathError("restart in place", code: .errno(-rc), subject: "/proc/self/exe")
+    }
+
     /// Forks into the background (setsid); returns in the daemon only.
     public static func daemonize() throws(FastPathError) {
         try check(fp_daemonize(), "daemonize", subject: nil)

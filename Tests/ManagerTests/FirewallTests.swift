@@ -406,6 +406,47 @@ final class FirewallTests: XCTestCase {
         XCTAssertTrue(manager.daemonLog.contains("flow table full"), manager.daemonLog)
     }
 
+    /// The size the pinned flow table has now.
+    func flowTableSize() throws -> Int {
+        let text = try Shell.run(["bpftool", "-j", "map", "show", "pinned", manager.pinDirectory + "/fp_flows"])
+        let info = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        return info?["max_entries"] as? Int ?? -1
+    }
+
+    /// `max_flows` changes apply on reload (the daemon starts afresh in
+    /// place, same pid) and on restart (no "pinned map has another shape"
+    /// loop): the flow table takes the new size, the admitted flows come
+    /// along, the attached programs move onto the new maps, and a running
+    /// flow stays in the fast path and intact throughout.
+    func testMaxFlowsChangesApplyOnReloadAndRestartKeepingOffloadedFlows() throws {
+        let stream = try offloadedStream(to: NamespaceLab.h2IPv4, port: 7020, seconds: 12)
+        XCTAssertEqual(try mirroredFlowCount(), 2)
+        let pid = manager.daemonPID
+        try manager.writeConfig(FirewallTests.config.replacingOccurrences(
+            of: "option valve_timeout '2'", with: "option valve_timeout '2'\n\toption max_flows '2048'"))
+        XCTAssertEqual(try manager.fastpath("reload").status, 0)
+        try manager.waitFor("the table to be resized on reload", seconds: 8) { try flowTableSize() == 2048 }
+        XCTAssertEqual(manager.daemonPID, pid, "same process")
+        XCTAssertTrue(manager.daemon?.isRunning ?? false, manager.daemonLog)
+        XCTAssertEqual(try mirroredFlowCount(), 2, "the admitted flow came along\n\(manager.daemonLog)")
+        var before = try forwarded("lan0")
+        try manager.waitFor("the fast path to carry on after the reload") { try forwarded("lan0") > before + 50 }
+
+        manager.killDaemon()
+        try manager.writeConfig(FirewallTests.config.replacingOccurrences(
+            of: "option valve_timeout '2'", with: "option valve_timeout '2'\n\toption max_flows '4096'"))
+        try manager.startDaemon()
+        try manager.waitFor("the table to be resized on restart", seconds: 8) { try flowTableSize() == 4096 }
+        try manager.waitForMode("xdp-native")
+        XCTAssertTrue(manager.daemon?.isRunning ?? false, manager.daemonLog)
+        XCTAssertEqual(try mirroredFlowCount(), 2, "the admitted flow came along\n\(manager.daemonLog)")
+        before = try forwarded("lan0")
+        try manager.waitFor("the fast path to carry on after the restart") { try forwarded("lan0") > before + 50 }
+        XCTAssertTrue(manager.daemonLog.contains("attached programs that used the old maps"), manager.daemonLog)
+        let result = StreamResult(stream.finish())
+        XCTAssertTrue(result.isComplete, "every datagram echoed intact: \(result)")
+    }
+
     // MARK: the next-hop cache follows the kernel's routing
 
     /// A second link r:wan1 – h2:eth1 (no addresses; IPv6 link-local

@@ -56,6 +56,11 @@ int fp_if_hwaddr(const char *name, uint8_t mac[6]);
 
 /* ---- bpf object introspection ---- */
 int fp_prog_info(int prog_fd, uint32_t *id, uint32_t *type, char *name /* >= 16 */);
+/* 1 when the program uses the map with this id, 0 when not, -errno. */
+int fp_prog_uses_map(int prog_fd, uint32_t map_id);
+/* Copies every entry of one map into another of the same key and value
+ * sizes (not per-CPU), until the target is full; returns how many. */
+long fp_map_copy(int from_fd, int to_fd, uint32_t key_size, uint32_t value_size);
 int fp_map_info(int map_fd, uint32_t *id, uint32_t *type, uint32_t *key_size,
 		uint32_t *value_size, uint32_t *max_entries, char *name /* >= 16 */);
 

@@ -46,6 +46,12 @@ int fp_process_alive(int32_t pid);
 /* Detaches from the terminal (fork, setsid, fork, stdin to /dev/null).
  * Returns 0 in the daemon, or exits in the parents. */
 int fp_daemonize(void);
+/* Notes the descriptors the process was started with (call first thing). */
+void fp_remember_inherited_descriptors(void);
+/* Replaces this process's image with a fresh run of its own executable
+ * (same pid); of its descriptors only stdio and the inherited ones stay
+ * open. Returns only on failure (-errno). `argv` ends with NULL. */
+int fp_reexec(const char *const *argv);
 
 /* Writes `len` bytes to `path` atomically (temporary file + rename). */
 int fp_write_file_atomic(const char *path, const void *bytes, size_t len, unsigned int mode);
