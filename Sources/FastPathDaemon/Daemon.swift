@@ -326,7 +326,7 @@ public final class Daemon {
         guard usesConntrack else {
             conntrack?.removeAll()
             conntrack = nil
-            // Whatever an earlier daemon held: the egress program stops looking.
+            // Whatever an earlier daemon listed: the egress program stops looking.
             ignoringErrors { () throws(FastPathError) in
                 _ = try dataPath.pruneRechecks(keeping: [])
                 try dataPath.setRechecking(false)
