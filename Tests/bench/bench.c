@@ -9,7 +9,8 @@
  * it everything attached here) whatever happens. This program only needs the
  * lab's namespace prefix:
  *
- *   fastpath-bench --prefix P [--bpf-dir build/bpf] [--nft Tests/bench/fw4.nft]
+ *   fastpath-bench --prefix P [--bpf-dir build/bpf] [--bench-bpf-dir build/bench]
+ *                  [--nft Tests/bench/fw4.nft]
  *                  [--json build/bench/results.json] [--rounds 5] [--seconds 2]
  *                  [--warmup 0.3] [--flows 16] [--cpu N] [--cost-repeat 1000000]
  *                  [--only forwarding|cost]
@@ -67,13 +68,14 @@
 /* ---- options ------------------------------------------------------------ */
 
 static struct {
-	const char *prefix, *bpf_dir, *nft, *json;
+	const char *prefix, *bpf_dir, *bench_bpf_dir, *nft, *json;
 	int rounds, flows, cpu;
 	double seconds, warmup;
 	unsigned cost_repeat;
 	int skip_forwarding, skip_cost;
 } opt = {
-	.bpf_dir = "build/bpf", .nft = "Tests/bench/fw4.nft", .json = "build/bench/results.json",
+	.bpf_dir = "build/bpf", .bench_bpf_dir = "build/bench", .nft = "Tests/bench/fw4.nft",
+	.json = "build/bench/results.json",
 	.rounds = 5, .flows = 16, .cpu = -1, .seconds = 2.0, .warmup = 0.3, .cost_repeat = 1000000,
 };
 
@@ -164,12 +166,15 @@ static void resolve(struct device *d)
 
 /* ---- BPF objects ------------------------------------------------------------ */
 
+/* fastpath.o is the product's (make bpf: build/bpf); the others are the
+ * bench's own programs, Tests/bench/NAME.bpf.c (make bench: build/bench). */
 struct object {
+	const char *const *dir;
 	const char *file;
 	struct bpf_object *obj;
 };
-static struct object fp = { "fastpath.o" }, ref = { "reference_fwd.o" },
-		     tg = { "trafficgen.o" }, cost = { "bench_cost.o" };
+static struct object fp = { &opt.bpf_dir, "fastpath.o" }, ref = { &opt.bench_bpf_dir, "reference_fwd.o" },
+		     tg = { &opt.bench_bpf_dir, "trafficgen.o" }, cost = { &opt.bench_bpf_dir, "bench_cost.o" };
 
 /* fastpath.o is loaded with every optional capability the kernel allows
  * (bpf/fastpath.h, fp_features), as the daemon does: on a refusal, with the
@@ -180,11 +185,11 @@ static void load(struct object *o)
 	char path[512];
 	int err = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", opt.bpf_dir, o->file);
+	snprintf(path, sizeof(path), "%s/%s", *o->dir, o->file);
 	for (size_t i = 0; i < (o == &fp ? sizeof(fp_tries) / sizeof(fp_tries[0]) : 1); i++) {
 		o->obj = bpf_object__open_file(path, NULL);
 		if (!o->obj)
-			die("%s: %s (run make bpf)", path, strerror(errno));
+			die("%s: %s (make bench builds it)", path, strerror(errno));
 		if (o == &fp) {
 			struct bpf_map *features = bpf_object__find_map_by_name(o->obj, FP_FEATURES_SECTION);
 
@@ -1225,8 +1230,8 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fastpath-bench --prefix LAB [--bpf-dir DIR] [--nft FILE] [--json FILE]\n"
-			"       [--rounds N] [--seconds S] [--warmup S] [--flows N] [--cpu N] [--cost-repeat N]\n"
+	fprintf(stderr, "usage: fastpath-bench --prefix LAB [--bpf-dir DIR] [--bench-bpf-dir DIR] [--nft FILE]\n"
+			"       [--json FILE] [--rounds N] [--seconds S] [--warmup S] [--flows N] [--cpu N] [--cost-repeat N]\n"
 			"       [--only forwarding|cost]\n");
 	exit(2);
 }
@@ -1237,7 +1242,7 @@ static void parse(int argc, char **argv)
 		{ "prefix", 1, 0, 'p' }, { "bpf-dir", 1, 0, 'b' }, { "nft", 1, 0, 'n' },
 		{ "json", 1, 0, 'j' }, { "rounds", 1, 0, 'r' }, { "seconds", 1, 0, 's' },
 		{ "warmup", 1, 0, 'w' }, { "flows", 1, 0, 'f' }, { "cpu", 1, 0, 'c' },
-		{ "cost-repeat", 1, 0, 'R' }, { "only", 1, 0, 'o' }, { 0 }
+		{ "cost-repeat", 1, 0, 'R' }, { "only", 1, 0, 'o' }, { "bench-bpf-dir", 1, 0, 'B' }, { 0 }
 	};
 	int ch;
 
@@ -1245,6 +1250,7 @@ static void parse(int argc, char **argv)
 		switch (ch) {
 		case 'p': opt.prefix = optarg; break;
 		case 'b': opt.bpf_dir = optarg; break;
+		case 'B': opt.bench_bpf_dir = optarg; break;
 		case 'n': opt.nft = optarg; break;
 		case 'j': opt.json = optarg; break;
 		case 'r': opt.rounds = atoi(optarg); break;

@@ -8,15 +8,19 @@
 #   sh Tests/bench/bench.sh [fastpath-bench options...]   (--only manager: that part only)
 #
 # Markdown on stdout, build/bench/results.json. Run as root from the
-# repository root after `make bpf` and the bench binary are built.
-# Environment: BENCH_BIN (default build/bench/fastpath-bench),
-# BENCH_OUT (default build/bench), BPF_DIR (default build/bpf).
+# repository root after `make`, the bench binary and the bench's BPF objects
+# are built (`make bench` does all of it, then runs this).
+# Environment: BENCH_BIN (default build/bench/fastpath-bench), BENCH_OUT
+# (default build/bench), BPF_DIR (the product's fastpath.o, default
+# build/bpf), BENCH_BPF_DIR (the bench's own objects, Tests/bench/*.bpf.c,
+# default build/bench), FASTPATH_BIN (default build/$(uname -m)/fastpath).
 set -eu
 
 here=$(dirname "$0")
 bin=${BENCH_BIN:-build/bench/fastpath-bench}
 out=${BENCH_OUT:-build/bench}
 bpf_dir=${BPF_DIR:-build/bpf}
+bench_bpf_dir=${BENCH_BPF_DIR:-build/bench}
 lab=fpb$$
 
 cleanup() {
@@ -43,7 +47,7 @@ prepare_lab() {
 
 run_datapath() {
 	mkdir -p "$out"
-	"$bin" --prefix "$lab" --bpf-dir "$bpf_dir" --nft "$here/fw4.nft" \
+	"$bin" --prefix "$lab" --bpf-dir "$bpf_dir" --bench-bpf-dir "$bench_bpf_dir" --nft "$here/fw4.nft" \
 		--json "$out/results.json" "$@"
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * bench.h - the ABI shared by the benchmark-only BPF programs
- * (bpf/trafficgen.bpf.c, bpf/bench_cost.bpf.c) and their user side
- * (Tests/bench/bench.c). Nothing here is installed on a router.
+ * (trafficgen.bpf.c, reference_fwd.bpf.c, bench_cost.bpf.c, beside it in
+ * Tests/bench/) and their user side (bench.c). Nothing here is installed on
+ * a router.
  *
  * Same rules as fastpath.h: fixed-width fields, no implicit padding, a
  * _Static_assert on every size.

@@ -1,0 +1,11 @@
+# ---- make install DESTDIR=DIR: the router's files -----------------------------
+# As the OpenWrt package lays them out (openwrt/fastpath/Makefile); add
+# ARCH=/CROSS_COMPILE= for a target.
+DESTDIR ?=
+.PHONY: install
+install: $(OUT)/fastpath.stripped $(BPF_OBJ)
+	install -d $(DESTDIR)/usr/sbin $(DESTDIR)/usr/lib/fastpath $(DESTDIR)/etc/config $(DESTDIR)/etc/init.d
+	install -m 0755 $(OUT)/fastpath.stripped $(DESTDIR)/usr/sbin/fastpath
+	install -m 0644 $(BPF_OBJ) $(DESTDIR)/usr/lib/fastpath/fastpath.o
+	install -m 0600 files/etc/config/fastpath $(DESTDIR)/etc/config/fastpath
+	install -m 0755 files/etc/init.d/fastpath $(DESTDIR)/etc/init.d/fastpath
