@@ -26,9 +26,11 @@ let package = Package(
         // Real BPF in the real kernel: test runs on crafted frames, fuzzing, the namespace lab.
         .testTarget(name: "DataPathTests", dependencies: ["FastPathKernel", "CFastPathShim", "LabSupport"],
                     exclude: ["../lab"], swiftSettings: [.swiftLanguageMode(.v5)]),
-        // The namespace lab (Tests/lab/lab.sh), a shell runner and a UDP probe, for both lab test targets.
-        .target(name: "LabSupport", dependencies: ["FastPathKernel"], path: "Tests/LabSupport",
+        // The namespace lab (Tests/lab/lab.sh), a shell runner, a UDP probe, BPF test runs and
+        // network namespaces, for the test targets; none of it is in the router binary.
+        .target(name: "LabSupport", dependencies: ["FastPathKernel", "CTestSupport"], path: "Tests/LabSupport",
                 swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "CTestSupport", dependencies: ["CLibBPF"], path: "Tests/CTestSupport"),
         // The real embedded binary (build/x86_64/fastpath) managing the lab's router, end to end.
         .testTarget(name: "ManagerTests", dependencies: ["LabSupport", "FastPathCore", "FastPathKernel"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "FastPathCore"),

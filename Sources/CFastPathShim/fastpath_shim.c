@@ -29,20 +29,10 @@ _Static_assert(FP_XDP_FLAGS_HW_MODE == XDP_FLAGS_HW_MODE, "xdp flags");
 _Static_assert(FP_XDP_FLAGS_REPLACE == XDP_FLAGS_REPLACE, "xdp flags");
 _Static_assert(FP_XDP_ATTACHED_MULTI == XDP_ATTACHED_MULTI, "xdp attach modes");
 _Static_assert(FP_TC_INGRESS == BPF_TC_INGRESS && FP_TC_EGRESS == BPF_TC_EGRESS, "tc points");
-_Static_assert(FP_CLONE_NEWNET == CLONE_NEWNET, "CLONE_NEWNET");
 
 /* ---- process, errno, output ---- */
 
 int fp_errno(void) { return errno; }
-void fp_set_errno(int value) { errno = value; }
-
-void fp_strerror(int code, char *buf, size_t size)
-{
-	if (!size)
-		return;
-	snprintf(buf, size, "%s", strerror(code));
-}
-
 void fp_libbpf_strerror(int code, char *buf, size_t size)
 {
 	if (!size)
@@ -130,36 +120,11 @@ int fp_mkdir_p(const char *path, unsigned int mode)
 int fp_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
 int fp_path_exists(const char *path) { return access(path, F_OK) == 0; }
 
-/* ---- network namespaces ---- */
-
-int fp_setns_net(int fd) { return setns(fd, CLONE_NEWNET) < 0 ? -errno : 0; }
-
 /* ---- interfaces ---- */
-
-unsigned int fp_if_nametoindex(const char *name) { return if_nametoindex(name); }
 
 int fp_if_indextoname(unsigned int ifindex, char *buf)
 {
 	return if_indextoname(ifindex, buf) ? 0 : -errno;
-}
-
-int fp_if_hwaddr(const char *name, uint8_t mac[6])
-{
-	struct ifreq ifr;
-	int fd, err = 0;
-	if (strlen(name) >= IFNAMSIZ)
-		return -ENAMETOOLONG;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, name, strlen(name));
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return err;
 }
 
 /* ---- bpf object introspection ---- */
@@ -315,60 +280,6 @@ int fp_tc_query(int ifindex, uint32_t attach_point, uint32_t handle, uint32_t pr
 	if (!err)
 		*prog_id = opts.prog_id;
 	return err;
-}
-
-/* ---- BPF_PROG_TEST_RUN ---- */
-
-int fp_test_run_xdp(int prog_fd, const void *data, uint32_t data_len, uint32_t meta_len,
-		    uint32_t ingress_ifindex, uint32_t repeat,
-		    void *out, uint32_t out_cap, uint32_t *data_len_out, uint32_t *meta_len_out,
-		    uint32_t *retval, uint32_t *duration)
-{
-	struct xdp_md ctx_in, ctx_out;
-	memset(&ctx_in, 0, sizeof(ctx_in));
-	memset(&ctx_out, 0, sizeof(ctx_out));
-	ctx_in.data = meta_len;     /* kernel: metadata length in front of data */
-	ctx_in.data_end = data_len; /* kernel: must equal data_size_in */
-	ctx_in.ingress_ifindex = ingress_ifindex;
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		    .data_in = data, .data_size_in = data_len,
-		    .data_out = out, .data_size_out = out_cap,
-		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
-		    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out),
-		    .repeat = (int)repeat);
-	int err = bpf_prog_test_run_opts(prog_fd, &opts);
-	if (err)
-		return err;
-	*data_len_out = opts.data_size_out;
-	*meta_len_out = ctx_out.data;
-	*retval = opts.retval;
-	*duration = opts.duration;
-	return 0;
-}
-
-int fp_test_run_skb(int prog_fd, const void *data, uint32_t data_len,
-		    uint32_t ifindex, uint32_t ingress_ifindex, uint32_t repeat,
-		    void *out, uint32_t out_cap, uint32_t *data_len_out,
-		    uint32_t *retval, uint32_t *duration)
-{
-	struct __sk_buff ctx_in, ctx_out;
-	memset(&ctx_in, 0, sizeof(ctx_in));
-	memset(&ctx_out, 0, sizeof(ctx_out));
-	ctx_in.ifindex = ifindex;
-	ctx_in.ingress_ifindex = ingress_ifindex;
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		    .data_in = data, .data_size_in = data_len,
-		    .data_out = out, .data_size_out = out_cap,
-		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
-		    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out),
-		    .repeat = (int)repeat);
-	int err = bpf_prog_test_run_opts(prog_fd, &opts);
-	if (err)
-		return err;
-	*data_len_out = opts.data_size_out;
-	*retval = opts.retval;
-	*duration = opts.duration;
-	return 0;
 }
 
 /* ---- misc ---- */

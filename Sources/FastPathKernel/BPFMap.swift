@@ -126,28 +126,6 @@ public final class BPFMap {
         return values
     }
 
-    /// Sets every CPU's value at `key` of a per-CPU map; `values` must have
-    /// one entry per possible CPU, or exactly one (used for all CPUs).
-    public func updatePerCPU<K: BitwiseCopyable, V: BitwiseCopyable>(
-        key: K, values: [V], flags: UpdateFlags = .any
-    ) throws(FastPathError) {
-        try checkSizes(K.self, V.self, perCPU: true)
-        let cpus = try BPFMap.possibleCPUs()
-        guard values.count == cpus || values.count == 1 else {
-            throw FastPathError("per-CPU update needs \(cpus) values, got \(values.count)", subject: name)
-        }
-        let stride = BPFMap.perCPUStride(valueSize)
-        var key = key
-        var bytes = [UInt8](repeating: 0, count: stride * cpus)
-        bytes.withUnsafeMutableBytes { raw in
-            for cpu in 0..<cpus {
-                raw.storeBytes(of: values[values.count == 1 ? 0 : cpu], toByteOffset: cpu * stride, as: V.self)
-            }
-        }
-        let rc = bytes.withUnsafeBytes { bpf_map_update_elem(fd, &key, $0.baseAddress, flags.rawValue) }
-        try check(rc, "update per-CPU map element", subject: name)
-    }
-
     /// All keys, in the kernel's iteration order (`bpf_map_get_next_key`).
     /// For arrays this is every index below `maxEntries`.
     public func keys<K: BitwiseCopyable>(as: K.Type) throws(FastPathError) -> [K] {

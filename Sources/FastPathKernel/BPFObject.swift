@@ -201,52 +201,6 @@ public final class BPFObject {
         return names
     }
 
-    /// Pins every named map as `directory/<map name>` (creating the
-    /// directory), with `bpf_obj_pin` on the map fd, so it works whether or
-    /// not the object was loaded with a pin directory. A pin of the same map
-    /// already there is fine; a pin of another map is an error (stale pin).
-    public func pinMaps(in directory: String) throws(FastPathError) {
-        let bpffsHint = "is \(directory) on bpffs (mount -t bpf bpf /sys/fs/bpf)?"
-        let made = directory.withCString { fp_mkdir_p($0, 0o700) }
-        try check(made, "create pin directory", subject: directory, hint: bpffsHint)
-        var map = bpf_object__next_map(object, nil)
-        while let current = map {
-            if !bpf_map__is_internal(current) {
-                let pinPath = joinPath(directory, String(cString: bpf_map__name(current)))
-                let fd = bpf_map__fd(current)
-                let rc = pinPath.withCString { bpf_obj_pin(fd, $0) }
-                if rc == -EEXIST {
-                    let existing = try BPFMap.openPinned(path: pinPath)
-                    let mine = try BPFMap(objectFD: fd, from: self, label: pinPath)
-                    if existing.id != mine.id {
-                        throw FastPathError("pin map", code: .errno(EEXIST), subject: pinPath,
-                                            hint: "another map is pinned there: remove the stale pin")
-                    }
-                } else if rc < 0 {
-                    throw FastPathError.fromReturn(rc, "pin map", subject: pinPath,
-                                                   hint: rc == -EPERM || rc == -EINVAL ? bpffsHint : nil)
-                }
-            }
-            map = bpf_object__next_map(object, current)
-        }
-    }
-
-    /// Removes the pins `directory/<map name>` of every named map; missing
-    /// pins are not an error.
-    public func unpinMaps(in directory: String) throws(FastPathError) {
-        var map = bpf_object__next_map(object, nil)
-        while let current = map {
-            if !bpf_map__is_internal(current) {
-                let pinPath = joinPath(directory, String(cString: bpf_map__name(current)))
-                let rc = pinPath.withCString { fp_unlink($0) }
-                if rc < 0 && rc != -ENOENT {
-                    try check(rc, "unpin map", subject: pinPath)
-                }
-            }
-            map = bpf_object__next_map(object, current)
-        }
-    }
-
     private func findMap(_ name: String) throws(FastPathError) -> OpaquePointer {
         guard let map = name.withCString({ bpf_object__find_map_by_name(object, $0) }) else {
             throw FastPathError("no BPF map named \(name)", code: .errno(ENOENT), subject: path)

@@ -1,4 +1,5 @@
 import FastPathKernel
+import Foundation
 import LabSupport
 
 // Helpers shared by the kernel-layer tests that build their own namespaces.
@@ -10,7 +11,11 @@ func inNamespace<R>(_ name: String, _ body: () throws(FastPathError) -> R) throw
 
 /// The ifindex of `device` in namespace `name`.
 func interfaceIndex(_ device: String, in name: String) throws -> UInt32 {
-    try inNamespace(name) { () throws(FastPathError) in try NetworkInterface(name: device).index }
+    let text = try Shell.run(["ip", "netns", "exec", name, "cat", "/sys/class/net/\(device)/ifindex"])
+    guard let index = UInt32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        throw FastPathError("no such network interface", subject: "\(device) in \(name)")
+    }
+    return index
 }
 
 /// Runs a command line, returns its output (throws when it fails).

@@ -25,9 +25,6 @@ extern "C" {
 
 /* ---- process, errno, output ---- */
 int fp_errno(void);
-void fp_set_errno(int value);
-/* strerror(code) into buf (always NUL-terminated). */
-void fp_strerror(int code, char *buf, size_t size);
 /* libbpf_strerror for libbpf's extra error codes (falls back to strerror). */
 void fp_libbpf_strerror(int code, char *buf, size_t size);
 /* Write the bytes to stdout (1) or stderr (2); retries on EINTR/short writes. */
@@ -44,15 +41,8 @@ int fp_mkdir_p(const char *path, unsigned int mode); /* -errno */
 int fp_unlink(const char *path);           /* -errno */
 int fp_path_exists(const char *path);      /* 1 / 0 */
 
-/* ---- network namespaces (setns is per thread) ---- */
-#define FP_CLONE_NEWNET 0x40000000
-int fp_setns_net(int fd);                  /* -errno */
-
 /* ---- interfaces ---- */
-unsigned int fp_if_nametoindex(const char *name);   /* 0: errno set */
 int fp_if_indextoname(unsigned int ifindex, char *buf /* >= 16 bytes */); /* -errno */
-/* MAC via SIOCGIFHWADDR: 6 bytes into mac. -errno */
-int fp_if_hwaddr(const char *name, uint8_t mac[6]);
 
 /* ---- bpf object introspection ---- */
 int fp_prog_info(int prog_fd, uint32_t *id, uint32_t *type, char *name /* >= 16 */);
@@ -94,24 +84,6 @@ int fp_tc_query(int ifindex, uint32_t attach_point, uint32_t handle, uint32_t pr
 		uint32_t *prog_id);
 
 /* ---- BPF_PROG_TEST_RUN (opts and ctx built here) ---- */
-/*
- * XDP: data_in = meta (meta_len bytes) followed by the frame; ctx xdp_md has
- * data = meta_len, data_end = data_len, ingress_ifindex. On return data_out
- * holds meta + frame after the program, *meta_len_out the metadata length
- * (from ctx_out), *data_len_out the total.
- */
-int fp_test_run_xdp(int prog_fd, const void *data, uint32_t data_len, uint32_t meta_len,
-		    uint32_t ingress_ifindex, uint32_t repeat,
-		    void *out, uint32_t out_cap, uint32_t *data_len_out, uint32_t *meta_len_out,
-		    uint32_t *retval, uint32_t *duration);
-/*
- * SKB (TC): ctx __sk_buff with ifindex (the device skb->dev is looked up by
- * in the current netns; 0 = loopback) and ingress_ifindex (skb_iif).
- */
-int fp_test_run_skb(int prog_fd, const void *data, uint32_t data_len,
-		    uint32_t ifindex, uint32_t ingress_ifindex, uint32_t repeat,
-		    void *out, uint32_t out_cap, uint32_t *data_len_out,
-		    uint32_t *retval, uint32_t *duration);
 
 /* ---- misc ---- */
 int fp_num_possible_cpus(void); /* libbpf_num_possible_cpus, -errno */

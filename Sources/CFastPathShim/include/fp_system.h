@@ -13,7 +13,6 @@
 
 #define FP_SIGHUP  1
 #define FP_SIGINT  2
-#define FP_SIGKILL 9
 #define FP_SIGTERM 15
 
 /* Blocks SIGHUP, SIGINT and SIGTERM and returns a signalfd delivering them. */

@@ -1,4 +1,6 @@
-import CFastPathShim
+import CTestSupport
+import Glibc
+import FastPathKernel
 
 /// An open network namespace (an fd on its nsfs file). `setns` changes the
 /// namespace of the calling thread only: keep namespace-switching code on
@@ -35,7 +37,7 @@ public struct NetworkNamespace: ~Copyable {
     /// Moves the calling thread into this namespace.
     public func enter() throws(FastPathError) {
         let rc = fp_setns_net(descriptor.rawValue)
-        try check(rc, "enter network namespace", subject: path)
+        if rc < 0 { throw FastPathError("enter network namespace", code: .errno(-rc), subject: path) }
     }
 
     /// Runs `body` with the calling thread in this namespace, then returns to

@@ -1,4 +1,6 @@
-import CFastPathShim
+import CTestSupport
+import FastPathKernel
+import Glibc
 
 /// XDP program return codes (`enum xdp_action`).
 public enum XDPAction: UInt32 {
@@ -54,9 +56,12 @@ extension BPFProgram {
                                 &outLength, &metaLength, &retval, &duration)
             }
         }
-        try check(rc, "BPF_PROG_TEST_RUN of XDP program \(name)", subject: interfaceLabel(ingressIfindex),
-                  hint: rc == -EINVAL ? "frame shorter than 14 bytes or metadata not a multiple of 4"
-                    : rc == -ENODEV ? "the ifindex is not a device in this network namespace" : nil)
+        if rc < 0 {
+            throw FastPathError("BPF_PROG_TEST_RUN of XDP program \(name)", code: .errno(-rc),
+                                subject: "ifindex \(ingressIfindex)",
+                                hint: rc == -EINVAL ? "frame shorter than 14 bytes or metadata not a multiple of 4"
+                                    : rc == -ENODEV ? "the ifindex is not a device in this network namespace" : nil)
+        }
         let total = min(Int(outLength), output.count)
         let meta = min(Int(metaLength), total)
         return BPFTestRunResult(returnValue: retval, frame: Array(output[meta..<total]),
@@ -83,8 +88,11 @@ extension BPFProgram {
                                 `repeat`, outBytes.baseAddress, capacity, &outLength, &retval, &duration)
             }
         }
-        try check(rc, "BPF_PROG_TEST_RUN of TC program \(name)", subject: interfaceLabel(ingressIfindex),
-                  hint: rc == -ENODEV ? "the ifindex is not a device in this network namespace" : nil)
+        if rc < 0 {
+            throw FastPathError("BPF_PROG_TEST_RUN of TC program \(name)", code: .errno(-rc),
+                                subject: "ifindex \(ingressIfindex)",
+                                hint: rc == -ENODEV ? "the ifindex is not a device in this network namespace" : nil)
+        }
         let total = min(Int(outLength), output.count)
         return BPFTestRunResult(returnValue: retval, frame: Array(output[0..<total]), metadata: [],
                                 durationNanoseconds: duration)
