@@ -694,9 +694,10 @@ int fastpath_tc(struct __sk_buff *skb)
 
 /*
  * Clsact egress, policy conntrack: the proof the manager waits for before
- * a flow direction enters the fast path. A packet here that arrived on
- * another interface went through the kernel's routing, forward and
- * postrouting hooks, so the firewall accepted it; if its translated tuple
+ * a flow direction enters the fast path. A packet here that arrived on an
+ * interface in policy conntrack went through the kernel's routing, forward
+ * and postrouting hooks (the fast path carries none of a listed direction),
+ * so the firewall accepted it; if its translated tuple
  * is listed in fp_rechecks, stamp the entry with how the kernel carried it.
  * Only the headers are read (GSO and paged skbs included), the packet is
  * never changed, and later filters still run (TC_ACT_UNSPEC).
@@ -712,7 +713,14 @@ int fastpath_egress(struct __sk_buff *skb)
 	void *data, *data_end;
 	__u64 now;
 
+	struct fp_iface *from;
+
 	if (!cfg || !(cfg->flags & FP_CONFIG_RECHECK) || !skb->ingress_ifindex)
+		return TC_ACT_UNSPEC;
+	/* Only packets that came in through policy conntrack prove anything:
+	 * one from an interface in policy routing may be the fast path's own. */
+	from = fp_iface_of(skb->ingress_ifindex);
+	if (!from || !(from->flags & FP_IFACE_POLICY_CONNTRACK))
 		return TC_ACT_UNSPEC;
 	fp_tc_pull_headers(skb);
 	data = (void *)(long)skb->data;

@@ -58,7 +58,7 @@ _Static_assert(FP_FEATURES_ALL == (FP_FEATURE_XDP_META | FP_FEATURE_REDIRECT_NEI
  * `fastpath status` (see FP_REASON_NAMES).
  */
 #define FP_PASS_NOT_IP          0  /* ethertype is not IPv4/IPv6 (ARP, LLDP, QinQ, ...) */
-#define FP_PASS_MALFORMED       1  /* truncated header, bad version/IHL/length/checksum, L4 header conntrack calls invalid */
+#define FP_PASS_MALFORMED       1  /* truncated header, bad version/IHL/length/checksum, bytes after the IP packet, L4 header conntrack calls invalid */
 #define FP_PASS_IP_OPTIONS      2  /* IPv4 header with options */
 #define FP_PASS_FRAGMENT        3  /* IPv4 fragment or IPv6 fragment header */
 #define FP_PASS_IPV6_EXTHDR     4  /* IPv6 extension header (hop-by-hop, routing, ...) */

@@ -113,6 +113,14 @@ static __always_inline int fp_ipv4_is(__be32 addr, __u32 net, __u32 mask)
 	return (bpf_ntohl(addr) & mask) == net;
 }
 
+/* Bytes after the IP packet beyond what Ethernet pads a short frame to
+ * (60 bytes, 64 tagged): the kernel trims them before it forwards, the
+ * fast path would send them on. */
+static __always_inline int fp_frame_has_trailer(__u32 frame_len, __u32 ip_end)
+{
+	return frame_len > ip_end && frame_len > 64;
+}
+
 /* IPv4 checks in the order the kernel would reject or divert the packet.
  * `frame_len`: the whole frame's length, which for an skb (TC) includes
  * paged data beyond data_end (a GRO aggregate keeps its payload there). */
@@ -127,6 +135,8 @@ static __always_inline int fp_check_ipv4(void *data, void *data_end, __u32 frame
 		return FP_PASS_MALFORMED;
 	tot_len = bpf_ntohs(iph->tot_len);
 	if (tot_len < (__u32)iph->ihl * 4 || p->l3_off + tot_len > frame_len)
+		return FP_PASS_MALFORMED;
+	if (fp_frame_has_trailer(frame_len, p->l3_off + tot_len))
 		return FP_PASS_MALFORMED;
 	if (iph->ihl != 5)
 		return FP_PASS_IP_OPTIONS;
@@ -177,6 +187,8 @@ static __always_inline int fp_check_ipv6(void *data, void *data_end, __u32 frame
 	if (ip6h->version != 6)
 		return FP_PASS_MALFORMED;
 	if (p->l3_off + sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len) > frame_len)
+		return FP_PASS_MALFORMED;
+	if (fp_frame_has_trailer(frame_len, p->l3_off + sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len)))
 		return FP_PASS_MALFORMED;
 	if (ip6h->nexthdr == 44)
 		return FP_PASS_FRAGMENT;

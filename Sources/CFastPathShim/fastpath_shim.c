@@ -161,22 +161,17 @@ int fp_map_info(int map_fd, uint32_t *id, uint32_t *type, uint32_t *key_size,
 	return 0;
 }
 
-int fp_prog_uses_map(int prog_fd, uint32_t map_id)
+int fp_prog_map_ids(int prog_fd, uint32_t *ids, uint32_t capacity)
 {
-	uint32_t ids[64];
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
 
 	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.nr_map_ids = capacity;
 	info.map_ids = (__u64)(unsigned long)ids;
 	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
 		return -errno;
-	for (uint32_t i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++) {
-		if (ids[i] == map_id)
-			return 1;
-	}
-	return 0;
+	return (int)(info.nr_map_ids < capacity ? info.nr_map_ids : capacity);
 }
 
 long fp_map_copy(int from_fd, int to_fd, uint32_t key_size, uint32_t value_size)

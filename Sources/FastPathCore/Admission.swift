@@ -61,7 +61,7 @@ public struct Admission {
     /// Leaving tuple → the connection it belongs to.
     private var watched: [FlowKey: ConntrackTuple] = [:]
     /// `fp_flows` entries an earlier daemon admitted, by tuple (ingress 0).
-    private var inherited: [FlowKey: FlowKey] = [:]
+    private var inherited: [FlowKey: (key: FlowKey, rewrite: FlowRewrite)] = [:]
 
     /// The interfaces in policy conntrack: only packets arriving on them
     /// consult the flow table.
@@ -109,12 +109,13 @@ public struct Admission {
     }
 
     /// At start: the entries an earlier daemon left in `fp_flows` under
-    /// the same ruleset, adopted when conntrack shows their connection.
-    public mutating func inherit(_ keys: [FlowKey]) {
-        for key in keys {
-            var tuple = key
+    /// the same ruleset, adopted when conntrack shows their connection
+    /// with the same translation.
+    public mutating func inherit(_ entries: [(key: FlowKey, rewrite: FlowRewrite)]) {
+        for entry in entries {
+            var tuple = entry.key
             tuple.ingress = 0
-            inherited[tuple] = key
+            inherited[tuple] = entry
         }
     }
 
@@ -126,6 +127,11 @@ public struct Admission {
             return forget(entry.original)
         }
         var operations: [Operation] = []
+        if let known = connections[entry.original], known.entry.reply != entry.reply || known.entry.zone != entry.zone {
+            // Another connection with the same original tuple (the first
+            // one's end was missed): its translation may differ.
+            operations += forget(entry.original)
+        }
         if var connection = connections[entry.original] {
             connection.entry = entry
             connection.reportsEvents = connection.reportsEvents || reportedByEvent
@@ -133,10 +139,12 @@ public struct Admission {
         } else {
             var connection = Connection(entry: entry, directions: [], reportsEvents: reportedByEvent)
             for flow in FlowMirror.directions(of: entry) {
-                if let key = inherited.removeValue(forKey: flow.key) {
-                    connection.directions.append(Direction(flow: flow, admitted: key))
+                let earlier = inherited.removeValue(forKey: flow.key)
+                if let earlier, earlier.rewrite == flow.rewrite {
+                    connection.directions.append(Direction(flow: flow, admitted: earlier.key))
                     connection.isLiberal = true // the earlier daemon did it
                 } else {
+                    if let earlier { operations.append(.withdraw(earlier.key)) }
                     connection.directions.append(Direction(flow: flow))
                     watched[flow.egress] = entry.original
                     operations.append(.watch(flow.egress))
@@ -172,7 +180,7 @@ public struct Admission {
     public mutating func keepOnly(_ present: Set<ConntrackTuple>) -> [Operation] {
         var operations: [Operation] = []
         for tuple in Array(connections.keys) where !present.contains(tuple) { operations += forget(tuple) }
-        operations += inherited.values.map { .withdraw($0) }
+        operations += inherited.values.map { .withdraw($0.key) }
         inherited.removeAll()
         return operations
     }
@@ -195,7 +203,7 @@ public struct Admission {
     /// The nftables ruleset changed: every direction leaves the fast path
     /// and needs a new proof, stamped under the new rules.
     public mutating func rulesetChanged() -> [Operation] {
-        var operations = inherited.values.map { Operation.withdraw($0) }
+        var operations = inherited.values.map { Operation.withdraw($0.key) }
         inherited.removeAll()
         for (tuple, var connection) in connections {
             for index in connection.directions.indices {
@@ -237,7 +245,14 @@ public struct Admission {
         var operations: [Operation] = []
         for index in connection.directions.indices {
             let direction = connection.directions[index]
-            guard direction.admitted == nil, let proof = direction.proof, interfaces.contains(proof.ingress) else { continue }
+            guard direction.admitted == nil, let proof = direction.proof else { continue }
+            guard interfaces.contains(proof.ingress) else {
+                // Not a way into the fast path (any more): wait for a new proof.
+                connection.directions[index].proof = nil
+                watched[direction.flow.egress] = tuple
+                operations.append(.rewatch(direction.flow.egress))
+                continue
+            }
             if proof.mark != 0 && !marksSupported {
                 if watched.removeValue(forKey: direction.flow.egress) != nil {
                     keptForMark += 1

@@ -131,7 +131,7 @@ final class ConntrackMirror {
         do {
             _ = try dataPath.pruneRechecks(keeping: [])
             if let current, let recorded, current == recorded {
-                admission.inherit(try dataPath.flowKeys())
+                admission.inherit(try dataPath.flowEntries())
             } else if try dataPath.pruneFlows(keeping: []) > 0 {
                 log.info("firewall ruleset changed since flows were admitted: they start again in the kernel path")
             }

@@ -103,22 +103,24 @@ public final class Daemon {
         features = dataPath.capabilities.isOff(.xdpFeatures) ? nil : try? XDPFeatureProbe()
         prober = try? NeighbourProber()
         try resync()
-        try adoptAfterReplacedMaps()
+        adoptAttachedPrograms()
         heartbeat()
         armTimer()
     }
 
-    /// When pinned maps had another shape (a new `max_flows`, another
-    /// version), the programs still attached use the old ones: they are
-    /// replaced in place by this object's, which share the new maps.
-    func adoptAfterReplacedMaps() throws(FastPathError) {
-        guard !dataPath.replacedPins.isEmpty else { return }
+    /// Programs an earlier daemon attached are adopted when they share this
+    /// daemon's maps. When pinned maps had another shape (a new
+    /// `max_flows`, another version) they use the old ones: they are
+    /// replaced in place by this object's. Checked at every start, so a
+    /// start that failed half way is finished by the next.
+    func adoptAttachedPrograms() {
         for pin in dataPath.replacedPins {
             let carried = pin.carriedOver.map { "\($0) entries carried over" } ?? "its layout changed, nothing carried over"
             log.info("pinned map \(pin.name) had another shape: replaced (\(carried))")
         }
-        let replaced = try KernelSurvey.replaceStaleAttachments(on: view.sortedLinks.map { $0.ifindex }, with: dataPath)
-        if replaced > 0 { log.info("replaced \(replaced) attached programs that used the old maps") }
+        let outcome = KernelSurvey.replaceStaleAttachments(on: view.sortedLinks.map { $0.ifindex }, with: dataPath)
+        if outcome.replaced > 0 { log.info("replaced \(outcome.replaced) attached programs that used the old maps") }
+        for problem in outcome.problems { log.error("replace a program that uses the old maps: \(problem)") }
     }
 
     /// The daemon's own command line, to start afresh in place.

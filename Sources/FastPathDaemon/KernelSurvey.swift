@@ -38,31 +38,44 @@ enum KernelSurvey {
     }
 
     /// Replaces, in place and without a gap, fastpath's programs attached
-    /// on `ifindexes` that use other maps than `dataPath`'s: left attached
-    /// by a daemon whose maps had another shape (`max_flows`, another
-    /// version). Returns how many were replaced.
-    static func replaceStaleAttachments(on ifindexes: [UInt32], with dataPath: DataPath) throws(FastPathError) -> Int {
-        func stale(_ id: UInt32, named name: String) throws(FastPathError) -> BPFProgram? {
-            guard id != 0, let program = try? BPFProgram.open(id: id), program.name == name else { return nil }
-            return try program.usesMap(id: dataPath.flows.id) ? nil : program
+    /// on `ifindexes` that use other maps of fastpath's names than
+    /// `dataPath`'s: left attached by a daemon whose maps had another shape
+    /// (`max_flows`, another version), or by a start that failed half way.
+    /// Programs that share the maps (a restart) are adopted as they are.
+    /// Returns how many were replaced, and what could not be.
+    static func replaceStaleAttachments(on ifindexes: [UInt32], with dataPath: DataPath) -> (replaced: Int, problems: [String]) {
+        let ours = dataPath.pinnedMapIDs
+        func stale(_ id: UInt32, named name: String) -> BPFProgram? {
+            guard id != 0, let program = try? BPFProgram.open(id: id), program.name == name,
+                  let maps = try? program.mapIDs() else { return nil }
+            for mapID in maps {
+                guard let map = try? BPFMap.open(id: mapID), let current = ours[map.name] else { continue }
+                if current != mapID { return program }
+            }
+            return nil
         }
         var replaced = 0
+        var problems: [String] = []
         for ifindex in ifindexes {
-            if let status = try? XDPAttachment.query(ifindex: ifindex) {
-                for (id, mode) in [(status.nativeProgramID, XDPAttachMode.native), (status.genericProgramID, .generic)] {
-                    guard let old = try stale(id, named: dataPath.xdp.name) else { continue }
-                    _ = try XDPAttachment.attach(dataPath.xdp, ifindex: ifindex, mode: mode, existing: .replaceOnly(old))
+            do {
+                if let status = try? XDPAttachment.query(ifindex: ifindex) {
+                    for (id, mode) in [(status.nativeProgramID, XDPAttachMode.native), (status.genericProgramID, .generic)] {
+                        guard let old = stale(id, named: dataPath.xdp.name) else { continue }
+                        _ = try XDPAttachment.attach(dataPath.xdp, ifindex: ifindex, mode: mode, existing: .replaceOnly(old))
+                        replaced += 1
+                    }
+                }
+                for (hook, program) in [(TCAttachment.Hook.ingress, dataPath.tc), (.egress, dataPath.tcEgress)] {
+                    guard let id = try? TCAttachment.query(ifindex: ifindex, hook: hook),
+                          stale(id, named: program.name) != nil else { continue }
+                    _ = try TCAttachment.attach(program, ifindex: ifindex, hook: hook)
                     replaced += 1
                 }
-            }
-            for (hook, program) in [(TCAttachment.Hook.ingress, dataPath.tc), (.egress, dataPath.tcEgress)] {
-                guard let id = try? TCAttachment.query(ifindex: ifindex, hook: hook),
-                      try stale(id, named: program.name) != nil else { continue }
-                _ = try TCAttachment.attach(program, ifindex: ifindex, hook: hook)
-                replaced += 1
+            } catch {
+                problems.append(error.description)
             }
         }
-        return replaced
+        return (replaced, problems)
     }
 
     /// Attached state of every interface that has anything of fastpath's.

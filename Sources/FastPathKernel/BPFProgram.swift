@@ -46,11 +46,12 @@ public final class BPFProgram {
         return try BPFProgram(owning: FileDescriptor(adopting: fd), label: path)
     }
 
-    /// Whether the program reads or writes the map with kernel id `mapID`.
-    public func usesMap(id mapID: UInt32) throws(FastPathError) -> Bool {
-        let rc = fp_prog_uses_map(fd, mapID)
-        try check(rc, "read BPF program maps", subject: name)
-        return rc == 1
+    /// The kernel ids of the maps the program reads or writes.
+    public func mapIDs() throws(FastPathError) -> [UInt32] {
+        var ids = [UInt32](repeating: 0, count: 64)
+        let count = ids.withUnsafeMutableBufferPointer { fp_prog_map_ids(fd, $0.baseAddress, UInt32($0.count)) }
+        try check(count, "read BPF program maps", subject: name)
+        return Array(ids[0..<Int(count)])
     }
 
     private static func info(_ fd: Int32, label: String) throws(FastPathError) -> (UInt32, UInt32, String) {

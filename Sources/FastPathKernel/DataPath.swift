@@ -50,6 +50,15 @@ public final class DataPath {
         rechecks = try object.map(named: FP_MAP_RECHECKS)
     }
 
+    /// The kernel id of each pinned map, by name.
+    public var pinnedMapIDs: [String: UInt32] {
+        var ids: [String: UInt32] = [:]
+        for map in [config, interfaces, interfacesHigh, stats, devmap, vlans, localAddresses, flows, rechecks] {
+            ids[map.name] = map.id
+        }
+        return ids
+    }
+
     /// Pinned maps of another shape this load replaced (see `BPFObject`).
     public var replacedPins: [BPFObject.ReplacedPin] { object.replacedPins }
 
@@ -278,18 +287,26 @@ extension DataPath {
         try flows.keys(as: fp_flow_key.self).count
     }
 
-    /// Every direction in `fp_flows`.
-    public func flowKeys() throws(FastPathError) -> [FlowKey] {
-        try flows.keys(as: fp_flow_key.self).map(DataPath.flowKey(from:))
-    }
-
-    static func flowKey(from raw: fp_flow_key) -> FlowKey {
-        let width = raw.family == 4 ? 4 : 16
-        func address(_ bytes: [UInt8]) -> [UInt8] { Array(bytes.suffix(width)) }
-        return FlowKey(family: raw.family, proto: raw.proto, source: address(withUnsafeBytes(of: raw.src) { Array($0) }),
-                       destination: address(withUnsafeBytes(of: raw.dst) { Array($0) }),
-                       sourcePort: UInt16(bigEndian: raw.sport), destinationPort: UInt16(bigEndian: raw.dport),
-                       ingress: raw.ifindex)
+    /// Every direction in `fp_flows`, with its translation.
+    public func flowEntries() throws(FastPathError) -> [(key: FlowKey, rewrite: FlowRewrite)] {
+        var entries: [(key: FlowKey, rewrite: FlowRewrite)] = []
+        for raw in try flows.keys(as: fp_flow_key.self) {
+            guard let value = try flows.lookup(key: raw, as: fp_flow.self) else { continue }
+            let width = raw.family == 4 ? 4 : 16
+            func address<T>(_ field: T) -> [UInt8] { withUnsafeBytes(of: field) { Array($0.suffix(width)) } }
+            let key = FlowKey(family: raw.family, proto: raw.proto, source: address(raw.src),
+                              destination: address(raw.dst), sourcePort: UInt16(bigEndian: raw.sport),
+                              destinationPort: UInt16(bigEndian: raw.dport), ingress: raw.ifindex)
+            var rewrite = FlowRewrite()
+            if value.flags & FP_FLOW_SNAT != 0 {
+                rewrite.source = .init(address: address(value.nat_src), port: UInt16(bigEndian: value.nat_sport))
+            }
+            if value.flags & FP_FLOW_DNAT != 0 {
+                rewrite.destination = .init(address: address(value.nat_dst), port: UInt16(bigEndian: value.nat_dport))
+            }
+            entries.append((key, rewrite))
+        }
+        return entries
     }
 
     /// The `fp_flows` key of a flow direction, as the programs build it.

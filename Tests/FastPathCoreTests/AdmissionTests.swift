@@ -78,14 +78,14 @@ final class AdmissionTests: XCTestCase {
         XCTAssertFalse(admission.prove(directions[1].egress, fromWAN).contains(.beLiberal(entry.original, zone: 0)))
     }
 
-    func testAProofFromAnInterfaceOutsidePolicyConntrackWaitsForIt() {
-        var admission = Admission(marksSupported: true)
-        _ = admission.setInterfaces([wan])
+    /// An interface leaving policy conntrack takes the directions arriving
+    /// on it off the fast path; they need a new proof to come back.
+    func testAnInterfaceLeavingPolicyConntrackWithdrawsItsDirections() {
+        var admission = admission()
         _ = admission.observe(udp(), reportedByEvent: true)
-        XCTAssertEqual(admission.prove(outbound.egress, fromLAN), [])
-        XCTAssertEqual(admission.setInterfaces([lan, wan]).first,
-                       .admit(admitted(outbound, on: lan), outbound.rewrite, snatEgress: wan, mark: 0))
-        XCTAssertEqual(admission.setInterfaces([wan]), [.withdraw(admitted(outbound, on: lan))])
+        _ = admission.prove(outbound.egress, fromLAN)
+        XCTAssertEqual(admission.setInterfaces([wan]), [.withdraw(admitted(outbound, on: lan)), .rewatch(outbound.egress)])
+        XCTAssertEqual(admission.setInterfaces([lan, wan]), [], "no proof left")
     }
 
     func testAMarkTheLookupsCannotCarryKeepsTheDirectionInTheKernel() {
@@ -159,11 +159,39 @@ final class AdmissionTests: XCTestCase {
     func testInheritedEntriesAreAdoptedOrDropped() {
         var admission = admission()
         let kept = admitted(outbound, on: lan)
+        let otherNAT = admitted(inbound, on: wan)
         let stale = admitted(FlowMirror.directions(of: tcp())[0], on: lan)
-        admission.inherit([kept, stale])
-        XCTAssertEqual(admission.observe(udp(), reportedByEvent: false), [.watch(inbound.egress)])
+        admission.inherit([(kept, outbound.rewrite), (otherNAT, FlowRewrite.none), (stale, FlowRewrite.none)])
+        XCTAssertEqual(admission.observe(udp(), reportedByEvent: false), [.withdraw(otherNAT), .watch(inbound.egress)],
+                       "an entry whose translation differs is not this connection's")
         XCTAssertEqual(admission.admittedKeys, [kept])
         XCTAssertEqual(admission.keepOnly([udp().original]), [.withdraw(stale)])
+    }
+
+    /// A proof from an interface outside policy conntrack is dropped and
+    /// a fresh one awaited: it may come from the fast path's own packets.
+    func testAProofFromOutsidePolicyConntrackIsDiscarded() {
+        var admission = Admission(marksSupported: true)
+        _ = admission.setInterfaces([wan])
+        _ = admission.observe(udp(), reportedByEvent: true)
+        XCTAssertEqual(admission.prove(outbound.egress, fromLAN), [.rewatch(outbound.egress)])
+        XCTAssertEqual(admission.setInterfaces([lan, wan]), [], "the discarded proof admits nothing later")
+        XCTAssertEqual(admission.prove(outbound.egress, fromLAN).first,
+                       .admit(admitted(outbound, on: lan), outbound.rewrite, snatEgress: wan, mark: 0))
+    }
+
+    /// The same original tuple with another reply (the first connection's
+    /// end was missed): its directions start over.
+    func testAConnectionWithAnotherTranslationStartsOver() {
+        var admission = admission()
+        _ = admission.observe(udp(), reportedByEvent: true)
+        _ = admission.prove(outbound.egress, fromLAN)
+        let other = FlowMirrorTests.entry(proto: 17, original: udp().original,
+                                          reply: FlowMirrorTests.tuple(17, h2, 5000, router, 62000))
+        let operations = admission.observe(other, reportedByEvent: true)
+        XCTAssertEqual(operations.first, .withdraw(admitted(outbound, on: lan)))
+        XCTAssertTrue(operations.contains(.watch(FlowMirror.directions(of: other)[0].egress)))
+        XCTAssertTrue(admission.admittedKeys.isEmpty)
     }
 
     func testAFullTableSendsTheDirectionBackToWaitForANewProof() {

@@ -46,8 +46,8 @@ int fp_if_indextoname(unsigned int ifindex, char *buf /* >= 16 bytes */); /* -er
 
 /* ---- bpf object introspection ---- */
 int fp_prog_info(int prog_fd, uint32_t *id, uint32_t *type, char *name /* >= 16 */);
-/* 1 when the program uses the map with this id, 0 when not, -errno. */
-int fp_prog_uses_map(int prog_fd, uint32_t map_id);
+/* The ids of the maps the program uses (at most `capacity`); count or -errno. */
+int fp_prog_map_ids(int prog_fd, uint32_t *ids, uint32_t capacity);
 /* Copies every entry of one map into another of the same key and value
  * sizes (not per-CPU), until the target is full; returns how many. */
 long fp_map_copy(int from_fd, int to_fd, uint32_t key_size, uint32_t value_size);
