@@ -3,12 +3,14 @@
 # .o; the C shim is compiled by $(CC); the target's gcc links them against
 # libbpf, libnl and the Embedded Swift stdlib.
 
-# The module graph is read from the sources, so this Makefile keeps no list of
-# its own: a module is a directory of Sources/ with Swift files, and its
-# dependencies are the Swift modules it imports (its `import` lines, which the
-# compiler holds it to). Package.swift declares the same graph for SwiftPM,
-# which needs it written out. The binary is the module `fastpath` and every
-# module it imports, directly or not, built in dependency order (tsort).
+# The module graph is read from the sources, so this file keeps no second copy
+# of Package.swift's dependency lists: a module is a directory of Sources/ with
+# Swift files, and its dependencies are the Swift modules its files import
+# (`import X`, also `internal import X`, `@preconcurrency import X`): exactly
+# the modules swiftc needs built before it. (Package.swift declares the same
+# graph for SwiftPM, which needs it written out.) The binary is the module
+# `fastpath` and every module it imports, directly or not, in dependency order
+# (tsort).
 SWIFT_MAIN    := fastpath
 SWIFT_DIRS    := $(sort $(patsubst Sources/%/,%,$(dir $(wildcard Sources/*/*.swift))))
 swift_imports  = $(filter-out $(1),$(filter $(SWIFT_DIRS),$(shell \
