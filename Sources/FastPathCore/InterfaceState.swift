@@ -27,18 +27,16 @@ public enum InterfaceFlags {
     public static let reversePathLoose: UInt32 = 1 << 4
 
     /// The flags for one configured interface on `link`. Policy routing
-    /// repeats the kernel's reverse-path filter (`rp_filter`); policy
-    /// conntrack needs no check of its own, since only flows the kernel
+    /// repeats the kernel's source validation: strict with `rp_filter` 1,
+    /// loose otherwise. The kernel checks loosely with `rp_filter` 0 too
+    /// once there are custom `ip rule`s or local routes (mwan3 and pbr add
+    /// them), which the data path cannot see, so it always does. Policy
+    /// conntrack needs no check of its own: only directions the kernel
     /// forwarded are carried.
     public static func of(_ interface: FastPathConfig.Interface, link: ViewLink?) -> UInt32 {
         guard interface.policy == .routing else { return policyConntrack | (interface.wan ? wan : 0) }
-        var flags = policyRouting | (interface.wan ? wan : 0)
-        switch link?.reversePathFilter ?? 0 {
-        case 1: flags |= reversePathStrict
-        case 2: flags |= reversePathLoose
-        default: break
-        }
-        return flags
+        let flags = policyRouting | (interface.wan ? wan : 0)
+        return flags | (link?.reversePathFilter == 1 ? reversePathStrict : reversePathLoose)
     }
 }
 

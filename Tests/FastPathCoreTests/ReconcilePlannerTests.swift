@@ -108,14 +108,27 @@ final class ReconcilePlannerTests: XCTestCase {
         ])
     }
 
+    /// Policy routing repeats the kernel's source validation: strict with
+    /// rp_filter 1, loose otherwise (the kernel checks loosely with 0 too
+    /// once custom rules exist); policy conntrack needs none.
+    func testPolicyRoutingChecksTheSourceAsRPFilterSays() {
+        for (filter, check) in [(UInt8(0), InterfaceFlags.reversePathLoose), (1, InterfaceFlags.reversePathStrict),
+                                (2, InterfaceFlags.reversePathLoose)] {
+            let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", xdpFeatures: native, reversePathFilter: filter)])
+            XCTAssertEqual(plan(config(iface("lan", "eth0", policy: .routing)), view).interfaces[0].flags,
+                           InterfaceFlags.policyRouting | check, "rp_filter \(filter)")
+            XCTAssertEqual(plan(config(iface("lan", "eth0")), view).interfaces[0].flags, InterfaceFlags.policyConntrack)
+        }
+    }
+
     func testTCIsTCEvenWithNativeSupport() {
         let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", xdpFeatures: native)])
         let result = plan(config(iface("lan", "eth0", mode: .tc, policy: .routing)), view)
         XCTAssertEqual(result.interfaces[0].mode, .tc)
         XCTAssertEqual(result.interfaces[0].reason, "")
-        XCTAssertEqual(result.interfaces[0].flags, InterfaceFlags.policyRouting)
+        XCTAssertEqual(result.interfaces[0].flags, InterfaceFlags.policyRouting | InterfaceFlags.reversePathLoose)
         XCTAssertEqual(result.steps, [
-            .setInterfaceEntry(ifindex: 3, mac: [], slot: 1, flags: 1),
+            .setInterfaceEntry(ifindex: 3, mac: [], slot: 1, flags: 17),
             .addRedirectTarget(ifindex: 3),
             .attachTC(ifindex: 3),
         ])
@@ -241,7 +254,7 @@ final class ReconcilePlannerTests: XCTestCase {
         let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", mac: macA, xdpFeatures: [])])
         let first = plan(config(iface("lan", "eth0")), view)
         let routing = plan(config(iface("lan", "eth0", policy: .routing)), view, attached: applied(first))
-        XCTAssertEqual(routing.steps, [.setInterfaceEntry(ifindex: 3, mac: macA, slot: 1, flags: 1)])
+        XCTAssertEqual(routing.steps, [.setInterfaceEntry(ifindex: 3, mac: macA, slot: 1, flags: 17)])
         var newMAC = view
         newMAC.apply(ViewLink(ifindex: 3, name: "eth0", mac: macB, xdpFeatures: []))
         XCTAssertEqual(plan(config(iface("lan", "eth0")), newMAC, attached: applied(first)).steps,

@@ -27,17 +27,21 @@ final class DifferentialFirewallTests: XCTestCase {
     }
 
     /// `conntrack -D` of a running flow whose entry was created (and became
-    /// ASSURED) before the daemon started, so it has no event extension: the fast path must stop carrying
-    /// it within 1 s. The kernel recreates the entry from the next packet,
-    /// so delivery goes on in both runs; the fast path's forwarded counter,
-    /// sampled every 50 ms, must stand still for 1 s starting within 1 s.
+    /// ASSURED) before the daemon started, so it has no event extension: the
+    /// fast path must stop carrying it within 1 s. The kernel recreates the
+    /// entry from the next packet, so delivery goes on in both runs; the fast
+    /// path's forwarded counter, sampled every 50 ms, must stand still for 1 s
+    /// starting within 1 s. h2 answers only the first 100 datagrams (enough
+    /// for ASSURED): an answer in flight as the entry goes would be dropped
+    /// as a new connection from the WAN, in either run, at a moment neither
+    /// controls.
     func testDeletingAConntrackEntryFromBeforeTheDaemonStopsTheFastPath() throws {
         try DifferentialHarness.check(DifferentialScenario(
             name: "conntrack -D of a pre-daemon flow",
             recorderFilter: ["--port", "5001"],
             setup: { lab in try lab.exec(lab.router, "nft", "-f", DifferentialScenario.fw4Ruleset) },
             traffic: { lab in
-                try lab.startServer(lab.h2, "udp_echo.py", "5001", "4")
+                try lab.startServer(lab.h2, "udp_echo.py", "5001", "4", "--echo-first", "100")
                 let stream = try lab.start(lab.h1, "udp_flow.py", Self.h2, "5001", "1800", "0.005", "--sport", "40001")
                 // ASSURED before the daemon starts: the daemon can only learn of it from its dump
                 try lab.waitForAssured(udpDestinationPort: 5001)
