@@ -2,6 +2,8 @@
 // fastpath: XDP/TC router fast path with a Swift manager.
 // The same Sources/ also build in Embedded Swift mode through the top-level
 // Makefile (`make`); keep them free of Foundation, existentials and untyped throws.
+// The Makefile reads the module graph from the sources' `import` lines
+// (mk/router.mk), so the targets' dependencies below are the one list.
 import PackageDescription
 
 let package = Package(

@@ -287,6 +287,18 @@ final class ConntrackMirror {
         }
         if !followUps.isEmpty { apply(followUps) }
         updateRechecking()
+        noteDirectionsKeptForTheirMark()
+    }
+
+    private var loggedKeptForMark = 0
+
+    /// Says (the first time, then every 1000) that directions the kernel
+    /// routed with a mark stay in the kernel path on this kernel.
+    private func noteDirectionsKeptForTheirMark() {
+        let kept = admission.keptForMark
+        guard kept > loggedKeptForMark, loggedKeptForMark == 0 || kept / 1000 > loggedKeptForMark / 1000 else { return }
+        loggedKeptForMark = kept
+        log.notice("\(kept) flow directions routed with a mark stay in the kernel path: this kernel's route lookups cannot carry a mark (fib_mark)")
     }
 
     /// Writes a direction into `fp_flows`; on failure it waits for a new proof.
