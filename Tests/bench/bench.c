@@ -15,7 +15,7 @@
  *                  [--warmup 0.3] [--flows 16] [--cpu N] [--cost-repeat 1000000]
  *                  [--only forwarding|cost]
  *
- * How the rate is measured (../../../shared/PLATFORM-NOTES.md, "XDP on veth"):
+ * How the rate is measured (docs/platform.md, "XDP and TC on veth"):
  * trafficgen_xmit runs in one long BPF_PROG_RUN (live frames, XDP_TX out of
  * h1's eth0) stopped by SIGALRM; everything the frames cause (r's receive,
  * its forwarding, h2's receive) runs in softirq on the generator's CPU, so
@@ -960,7 +960,7 @@ static void fmt_num(char *buf, size_t n, double v, const char *fmt)
 		snprintf(buf, n, fmt, v);
 }
 
-/* Targets from issue 6, as ratios in this run. */
+/* The performance targets, as ratios in this run. */
 struct target {
 	const char *key, *label;
 	double goal, measured;
@@ -1051,7 +1051,7 @@ static void print_markdown(void)
 			}
 
 	}
-	printf("\n## Targets (issue 6)\n\n| target | this run | |\n|---|---:|---|\n");
+	printf("\n## Targets\n\n| target | this run | |\n|---|---:|---|\n");
 	for (int i = 0; i < ntargets; i++) {
 		struct target *t = &targets[i];
 

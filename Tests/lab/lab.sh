@@ -10,7 +10,7 @@
 #   h2 eth0 198.51.100.2/24 2001:db8:2::2/64 <->  r wan0 198.51.100.254 2001:db8:2::fe
 #   h3 eth0 203.0.113.2/24 2001:db8:3::2/64 <->  r wan1 203.0.113.254 2001:db8:3::fe  (only with `h3`)
 # Neighbours are static so the fast path's lookups succeed at once; the
-# host-side veths have tx checksum offload off and GRO on (PLATFORM-NOTES.md:
+# host-side veths have tx checksum offload off and GRO on (docs/platform.md:
 # XDP redirect into a veth needs GRO or an XDP program on the peer).
 set -eu
 

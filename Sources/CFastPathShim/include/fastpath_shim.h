@@ -4,7 +4,7 @@
  *
  * - the BPF ABI (bpf/fastpath.h) so Swift sees struct fp_stats, fp_iface, ...
  * - libbpf calls whose opts structs carry `sz`: built here from scalars, so
- *   no Swift-copied tail padding reaches libbpf (see PLATFORM-NOTES);
+ *   no Swift-copied tail padding reaches libbpf (docs/platform.md);
  * - setns/CLONE_NEWNET (hidden by the Glibc module), errno, stdout/stderr;
  * - arc4random_buf for libcs without it (musl).
  *
