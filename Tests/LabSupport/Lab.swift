@@ -34,6 +34,12 @@ extension Shell {
         public var stderr: String
     }
 
+    /// What the command wrote to stderr, filled by the reading thread
+    /// before the semaphore lets the caller read it.
+    private final class ErrorOutput: @unchecked Sendable {
+        var data = Data()
+    }
+
     /// Runs `command` without throwing on a non-zero exit.
     public static func result(_ command: [String]) throws -> Result {
         let process = Process()
@@ -44,17 +50,17 @@ extension Shell {
         process.standardError = err
         try process.run()
         // stderr is read on another thread so neither pipe can fill and block the command.
-        var errors = Data()
+        let errors = ErrorOutput()
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            errors = err.fileHandleForReading.readDataToEndOfFile()
+            errors.data = err.fileHandleForReading.readDataToEndOfFile()
             done.signal()
         }
         let output = out.fileHandleForReading.readDataToEndOfFile()
         done.wait()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
-                      stderr: String(decoding: errors, as: UTF8.self))
+                      stderr: String(decoding: errors.data, as: UTF8.self))
     }
 }
 
