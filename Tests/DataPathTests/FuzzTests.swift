@@ -153,7 +153,7 @@ final class FuzzTests: XCTestCase {
         do {
             return try dataPath.tc.testRunSKB(frame: frame, ingressIfindex: lanIndex)
         } catch {
-            let code = (error as? FastPathError)?.errno
+            let code = error.errno
             if code == EINVAL { return nil }
             throw error
         }
