@@ -172,17 +172,17 @@ static __always_inline __u16 fp_csum_apply(__u16 csum, __u32 diff)
  * for the L4 checksum (pseudo header). */
 static __always_inline __u32 fp_nat_replace_addr(__u32 *field, const __u8 *mapped, __u32 family, __u16 *l3csum)
 {
-	int words = family == FP_AF_INET ? 1 : 4;
 	const __u32 *to = (const __u32 *)(mapped + (family == FP_AF_INET ? 12 : 0));
 	__u64 diff = 0;
 
-#pragma unroll
-	for (int i = 0; i < 4; i++) {
-		if (i >= words)
-			break;
-		diff += (__u32)~field[i];
-		diff += to[i];
-		field[i] = to[i];
+	/* Written out, not a loop: clang 16 refuses to unroll one here. */
+	diff += (__u64)(__u32)~field[0] + to[0];
+	field[0] = to[0];
+	if (family != FP_AF_INET) {
+		diff += (__u64)(__u32)~field[1] + to[1] + (__u32)~field[2] + to[2] + (__u32)~field[3] + to[3];
+		field[1] = to[1];
+		field[2] = to[2];
+		field[3] = to[3];
 	}
 	if (l3csum)
 		*l3csum = fp_csum_apply(*l3csum, fp_csum_fold32(diff));
