@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "CTestSupport", dependencies: ["CLibBPF"], path: "Tests/CTestSupport"),
         // The real embedded binary (build/x86_64/fastpath) managing the lab's router, end to end.
         .testTarget(name: "ManagerTests", dependencies: ["LabSupport", "FastPathCore", "FastPathKernel"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // The daemon's parts that need no running daemon; the daemon itself is in ManagerTests.
+        .testTarget(name: "FastPathDaemonTests", dependencies: ["FastPathDaemon", "FastPathCore", "LabSupport"]),
         .target(name: "FastPathCore"),
         .testTarget(name: "FastPathCoreTests", dependencies: ["FastPathCore"]),
     ]
