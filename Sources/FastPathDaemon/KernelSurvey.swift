@@ -59,7 +59,7 @@ enum KernelSurvey {
         for ifindex in ifindexes {
             do {
                 if let status = try? XDPAttachment.query(ifindex: ifindex) {
-                    for (id, mode) in [(status.nativeProgramID, XDPAttachMode.native), (status.genericProgramID, .generic)] {
+                    for (id, mode) in [(status.nativeProgramID, XDPMode.native), (status.genericProgramID, .generic)] {
                         guard let old = stale(id, named: dataPath.xdp.name) else { continue }
                         _ = try XDPAttachment.attach(dataPath.xdp, ifindex: ifindex, mode: mode, existing: .replaceOnly(old))
                         replaced += 1

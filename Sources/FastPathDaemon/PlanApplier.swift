@@ -59,10 +59,9 @@ final class PlanApplier {
         case .detachTC(let ifindex):
             try Teardown.detachTC(ifindex: ifindex, qdiscs: qdiscs)
         case .attachXDP(let ifindex, let mode):
-            _ = try XDPAttachment.attach(dataPath.xdp, ifindex: ifindex, mode: mode == .native ? .native : .generic,
-                                         existing: .failIfAttached)
+            _ = try XDPAttachment.attach(dataPath.xdp, ifindex: ifindex, mode: mode, existing: .failIfAttached)
         case .detachXDP(let ifindex, let mode):
-            try Teardown.detachXDP(ifindex: ifindex, mode: mode == .native ? .native : .generic)
+            try Teardown.detachXDP(ifindex: ifindex, mode: mode)
         }
     }
 }

@@ -5,7 +5,7 @@ import FastPathKernel
 /// programs (found by name), the clsact qdiscs it created, its pins and its
 /// run-dir files. Used by SIGTERM (`stop`) and by `fastpath detach`.
 public enum Teardown {
-    static func detachXDP(ifindex: UInt32, mode: XDPAttachMode) throws(FastPathError) {
+    static func detachXDP(ifindex: UInt32, mode: XDPMode) throws(FastPathError) {
         let status = try XDPAttachment.query(ifindex: ifindex)
         let id = mode == .native ? status.nativeProgramID : status.genericProgramID
         guard id != 0 else { return }

@@ -1,29 +1,9 @@
 import CFastPathShim
+import FastPathCore
 
-/// The XDP mode to attach in.
-public enum XDPAttachMode: Equatable {
-    /// In the driver (`XDP_FLAGS_DRV_MODE`): the fast one; needs driver support.
-    case native
-    /// After skb allocation (`XDP_FLAGS_SKB_MODE`): works everywhere, slower.
-    case generic
-    /// On the NIC (`XDP_FLAGS_HW_MODE`).
-    case offload
-
-    var flag: UInt32 {
-        switch self {
-        case .native: return FP_XDP_FLAGS_DRV_MODE
-        case .generic: return FP_XDP_FLAGS_SKB_MODE
-        case .offload: return FP_XDP_FLAGS_HW_MODE
-        }
-    }
-
-    var label: String {
-        switch self {
-        case .native: return "native"
-        case .generic: return "generic"
-        case .offload: return "offload"
-        }
-    }
+extension XDPMode {
+    /// `XDP_FLAGS_DRV_MODE` (native) or `XDP_FLAGS_SKB_MODE` (generic).
+    var flag: UInt32 { self == .native ? FP_XDP_FLAGS_DRV_MODE : FP_XDP_FLAGS_SKB_MODE }
 }
 
 /// What `XDPAttachment.query` found on an interface.
@@ -43,7 +23,7 @@ public struct XDPStatus: Equatable {
 /// needs). A value: `detach()` removes it explicitly.
 public struct XDPAttachment: Equatable {
     public let ifindex: UInt32
-    public let mode: XDPAttachMode
+    public let mode: XDPMode
     public let programID: UInt32
 
     /// What to do about a program already attached in the same mode.
@@ -59,7 +39,7 @@ public struct XDPAttachment: Equatable {
 
     /// Attaches `program` to `ifindex` in `mode`.
     public static func attach(
-        _ program: BPFProgram, ifindex: UInt32, mode: XDPAttachMode, existing: Existing = .replace
+        _ program: BPFProgram, ifindex: UInt32, mode: XDPMode, existing: Existing = .replace
     ) throws(FastPathError) -> XDPAttachment {
         var flags = mode.flag
         var oldFD: Int32 = -1
@@ -78,7 +58,7 @@ public struct XDPAttachment: Equatable {
                 hint = "another XDP program is attached (in this or the other mode); native and generic cannot be mixed"
             }
             if rc == -ERANGE { hint = "check the MTU: native XDP on some drivers limits it (e.g. 3520 on veth)" }
-            throw FastPathError.fromReturn(rc, "attach XDP program \(program.name) in \(mode.label) mode",
+            throw FastPathError.fromReturn(rc, "attach XDP program \(program.name) in \(mode.rawValue) mode",
                                            subject: interfaceLabel(ifindex), hint: hint)
         }
         return XDPAttachment(ifindex: ifindex, mode: mode, programID: program.id)
@@ -92,11 +72,11 @@ public struct XDPAttachment: Equatable {
 
     /// Detaches whatever is attached in `mode` (or only `expected`, if given).
     /// Detaching when nothing is attached succeeds.
-    public static func detach(ifindex: UInt32, mode: XDPAttachMode, expected: BPFProgram? = nil) throws(FastPathError) {
+    public static func detach(ifindex: UInt32, mode: XDPMode, expected: BPFProgram? = nil) throws(FastPathError) {
         var flags = mode.flag
         if expected != nil { flags |= FP_XDP_FLAGS_REPLACE }
         let rc = fp_xdp_detach(Int32(bitPattern: ifindex), flags, expected?.fd ?? -1)
-        try check(rc, "detach XDP program (\(mode.label) mode)", subject: interfaceLabel(ifindex),
+        try check(rc, "detach XDP program (\(mode.rawValue) mode)", subject: interfaceLabel(ifindex),
                   hint: rc == -EEXIST ? "a different program is attached than expected" : nil)
     }
 

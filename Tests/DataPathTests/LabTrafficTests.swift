@@ -1,5 +1,6 @@
 import XCTest
 import CFastPathShim
+import FastPathCore
 import FastPathKernel
 
 /// Real traffic h1 → r → h2 through the programs attached on the router by
@@ -28,7 +29,7 @@ final class LabTrafficTests: XCTestCase {
         lab?.destroy() // removes the devices, and with them every attachment
     }
 
-    enum Attachment { case xdp(XDPAttachMode), tc, xdpWithHandoff }
+    enum Attachment { case xdp(XDPMode), tc, xdpWithHandoff }
 
     func attach(_ attachment: Attachment) throws {
         try lab.inside(lab.router) { [self] in
