@@ -32,7 +32,7 @@ public struct InterfacePlan: Equatable {
 
 /// One change to the kernel, carried out by the applier.
 public enum ReconcileStep: Equatable, CustomStringConvertible {
-    case setInterfaceEntry(ifindex: UInt32, mac: [UInt8], slot: UInt32, flags: UInt32)
+    case setInterfaceEntry(ifindex: UInt32, entry: InterfaceEntry)
     case removeInterfaceEntry(ifindex: UInt32)
     case addRedirectTarget(ifindex: UInt32)
     case removeRedirectTarget(ifindex: UInt32)
@@ -43,7 +43,7 @@ public enum ReconcileStep: Equatable, CustomStringConvertible {
 
     public var ifindex: UInt32 {
         switch self {
-        case .setInterfaceEntry(let ifindex, _, _, _), .removeInterfaceEntry(let ifindex),
+        case .setInterfaceEntry(let ifindex, _), .removeInterfaceEntry(let ifindex),
              .addRedirectTarget(let ifindex), .removeRedirectTarget(let ifindex),
              .attachTC(let ifindex), .detachTC(let ifindex),
              .attachXDP(let ifindex, _), .detachXDP(let ifindex, _):
@@ -54,8 +54,8 @@ public enum ReconcileStep: Equatable, CustomStringConvertible {
     /// For logs: `attach xdp native ifindex 3`.
     public var description: String {
         switch self {
-        case .setInterfaceEntry(let ifindex, _, let slot, let flags):
-            return "set interface entry ifindex \(ifindex) slot \(slot) flags \(flags)"
+        case .setInterfaceEntry(let ifindex, let entry):
+            return "set interface entry ifindex \(ifindex) slot \(entry.slot) flags \(entry.flags)"
         case .removeInterfaceEntry(let ifindex): return "remove interface entry ifindex \(ifindex)"
         case .addRedirectTarget(let ifindex): return "add redirect target ifindex \(ifindex)"
         case .removeRedirectTarget(let ifindex): return "remove redirect target ifindex \(ifindex)"
@@ -294,7 +294,7 @@ public enum ReconcilePlanner {
             let present = view.link(ifindex: ifindex) != nil
 
             if let entry = want.entry, entry != have.entry {
-                entries.append(.setInterfaceEntry(ifindex: ifindex, mac: entry.mac, slot: entry.slot, flags: entry.flags))
+                entries.append(.setInterfaceEntry(ifindex: ifindex, entry: entry))
             }
             if want.tc && !have.tc { tcAttach.append(.attachTC(ifindex: ifindex)) }
             if let old = have.xdp, old != want.xdp, present { xdpDetach.append(.detachXDP(ifindex: ifindex, mode: old)) }

@@ -79,7 +79,7 @@ enum KernelSurvey {
     }
 
     /// Attached state of every interface that has anything of fastpath's.
-    static func attachedState(of ifindexes: [UInt32], entries: [DataPath.InterfaceEntry]) -> [UInt32: AttachedState] {
+    static func attachedState(of ifindexes: [UInt32], entries: [(ifindex: UInt32, entry: InterfaceEntry)]) -> [UInt32: AttachedState] {
         var result: [UInt32: AttachedState] = [:]
         for ifindex in ifindexes {
             let filters = ourTCFilters(ifindex: ifindex)
@@ -87,10 +87,10 @@ enum KernelSurvey {
                                       tcPartial: filters == 1)
             if !state.isEmpty { result[ifindex] = state }
         }
-        for entry in entries {
-            var state = result[entry.ifindex] ?? AttachedState(ifindex: entry.ifindex)
-            state.entry = InterfaceEntry(mac: entry.mac, slot: entry.slot, flags: entry.flags)
-            result[entry.ifindex] = state
+        for (ifindex, entry) in entries {
+            var state = result[ifindex] ?? AttachedState(ifindex: ifindex)
+            state.entry = entry
+            result[ifindex] = state
         }
         return result
     }

@@ -44,8 +44,8 @@ final class PlanApplier {
 
     private func perform(_ step: ReconcileStep) throws(FastPathError) {
         switch step {
-        case .setInterfaceEntry(let ifindex, let mac, let slot, let flags):
-            try dataPath.setInterface(DataPath.InterfaceEntry(ifindex: ifindex, mac: mac, flags: flags, slot: slot))
+        case .setInterfaceEntry(let ifindex, let entry):
+            try dataPath.setInterface(ifindex: ifindex, entry)
         case .removeInterfaceEntry(let ifindex):
             try dataPath.removeInterface(ifindex: ifindex)
         case .addRedirectTarget(let ifindex):

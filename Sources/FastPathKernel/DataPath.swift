@@ -109,32 +109,17 @@ public final class DataPath {
 
     // MARK: interfaces (fp_ifaces)
 
-    /// One `fp_ifaces` entry.
-    public struct InterfaceEntry: Equatable {
-        public var ifindex: UInt32
-        public var mac: [UInt8]
-        public var flags: UInt32
-        public var slot: UInt32
-
-        public init(ifindex: UInt32, mac: [UInt8], flags: UInt32, slot: UInt32) {
-            self.ifindex = ifindex
-            self.mac = mac
-            self.flags = flags
-            self.slot = slot
-        }
-    }
-
     /// Writes an interface's entry; `slot` must not be 0 (0 means none).
-    public func setInterface(_ entry: InterfaceEntry) throws(FastPathError) {
+    public func setInterface(ifindex: UInt32, _ entry: InterfaceEntry) throws(FastPathError) {
         var value = fp_iface()
         let mac = entry.mac.count == 6 ? entry.mac : [0, 0, 0, 0, 0, 0]
         value.mac = (mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
         value.flags = UInt16(truncatingIfNeeded: entry.flags)
         value.slot = entry.slot
-        if entry.ifindex < FP_IFACE_INDEXED {
-            try interfaces.update(key: entry.ifindex, value: value)
+        if ifindex < FP_IFACE_INDEXED {
+            try interfaces.update(key: ifindex, value: value)
         } else {
-            try interfacesHigh.update(key: entry.ifindex, value: value)
+            try interfacesHigh.update(key: ifindex, value: value)
         }
     }
 
@@ -147,17 +132,18 @@ public final class DataPath {
         return true
     }
 
-    public func interfaceEntries() throws(FastPathError) -> [InterfaceEntry] {
-        func entry(_ ifindex: UInt32, _ value: fp_iface) -> InterfaceEntry {
+    /// Every interface's entry, with its ifindex.
+    public func interfaceEntries() throws(FastPathError) -> [(ifindex: UInt32, entry: InterfaceEntry)] {
+        func entry(_ value: fp_iface) -> InterfaceEntry {
             let mac = [value.mac.0, value.mac.1, value.mac.2, value.mac.3, value.mac.4, value.mac.5]
-            return InterfaceEntry(ifindex: ifindex, mac: mac, flags: UInt32(value.flags), slot: value.slot)
+            return InterfaceEntry(mac: mac, slot: value.slot, flags: UInt32(value.flags))
         }
-        var entries: [InterfaceEntry] = []
+        var entries: [(ifindex: UInt32, entry: InterfaceEntry)] = []
         for (index, value) in try interfaces.arrayValues(as: fp_iface.self).enumerated() where value.slot != 0 {
-            entries.append(entry(UInt32(index), value))
+            entries.append((UInt32(index), entry(value)))
         }
         for ifindex in try interfacesHigh.keys(as: UInt32.self) {
-            if let value = try interfacesHigh.lookup(key: ifindex, as: fp_iface.self) { entries.append(entry(ifindex, value)) }
+            if let value = try interfacesHigh.lookup(key: ifindex, as: fp_iface.self) { entries.append((ifindex, entry(value))) }
         }
         return entries
     }

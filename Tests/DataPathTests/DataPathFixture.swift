@@ -17,7 +17,7 @@ extension DataPath {
     }
 
     func addInterface(ifindex: UInt32, mac: MAC, slot: UInt32, flags: UInt32 = FP_IFACE_POLICY_ROUTING) throws {
-        try setInterface(InterfaceEntry(ifindex: ifindex, mac: mac, flags: flags, slot: slot))
+        try setInterface(ifindex: ifindex, InterfaceEntry(mac: mac, slot: slot, flags: flags))
     }
 }
 

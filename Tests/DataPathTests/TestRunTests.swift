@@ -370,7 +370,7 @@ class TestRunTests: XCTestCase {
         try both { try assertPassed($0, v4(ttl: 1).bytes, "ttl", ingress: high, slot: 9) }
         let entries = try dataPath.interfaceEntries()
         XCTAssertEqual(Set(entries.map { $0.ifindex }), [Self.lanIndex, Self.wanIndex, high])
-        XCTAssertEqual(entries.first { $0.ifindex == high }?.slot, 9)
+        XCTAssertEqual(entries.first { $0.ifindex == high }?.entry.slot, 9)
         XCTAssertTrue(try dataPath.removeInterface(ifindex: high))
         XCTAssertFalse(try dataPath.removeInterface(ifindex: high))
         try both { try assertPassed($0, v4(ttl: 1).bytes, "not_offloaded", ingress: high, slot: 0) }

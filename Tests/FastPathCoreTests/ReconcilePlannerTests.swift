@@ -53,7 +53,7 @@ final class ReconcilePlannerTests: XCTestCase {
         XCTAssertEqual(lan.mac, macA)
         XCTAssertEqual(lan.flags, InterfaceFlags.policyConntrack)
         XCTAssertEqual(result.steps, [
-            .setInterfaceEntry(ifindex: 3, mac: macA, slot: 1, flags: 2),
+            .setInterfaceEntry(ifindex: 3, entry: InterfaceEntry(mac: macA, slot: 1, flags: 2)),
             .addRedirectTarget(ifindex: 3),
             .attachTC(ifindex: 3),
             .attachXDP(ifindex: 3, mode: .native),
@@ -70,7 +70,7 @@ final class ReconcilePlannerTests: XCTestCase {
         let result = plan(config(iface("lan", "wlan0")), view)
         XCTAssertEqual(result.interfaces[0].mode, .tc)
         XCTAssertEqual(result.interfaces[0].reason, "driver has no native XDP; using tc")
-        XCTAssertEqual(result.steps, [.setInterfaceEntry(ifindex: 4, mac: [], slot: 1, flags: 2), .attachTC(ifindex: 4)])
+        XCTAssertEqual(result.steps, [.setInterfaceEntry(ifindex: 4, entry: InterfaceEntry(mac: [], slot: 1, flags: 2)), .attachTC(ifindex: 4)])
         XCTAssertEqual(result.redirectTargets, [])
     }
 
@@ -102,7 +102,7 @@ final class ReconcilePlannerTests: XCTestCase {
         XCTAssertEqual(result.interfaces[0].reason, "")
         XCTAssertEqual(result.interfaces[0].flags, InterfaceFlags.policyConntrack | InterfaceFlags.wan)
         XCTAssertEqual(result.steps, [
-            .setInterfaceEntry(ifindex: 5, mac: [], slot: 1, flags: 6),
+            .setInterfaceEntry(ifindex: 5, entry: InterfaceEntry(mac: [], slot: 1, flags: 6)),
             .attachTC(ifindex: 5),
             .attachXDP(ifindex: 5, mode: .generic),
         ])
@@ -128,7 +128,7 @@ final class ReconcilePlannerTests: XCTestCase {
         XCTAssertEqual(result.interfaces[0].reason, "")
         XCTAssertEqual(result.interfaces[0].flags, InterfaceFlags.policyRouting | InterfaceFlags.reversePathLoose)
         XCTAssertEqual(result.steps, [
-            .setInterfaceEntry(ifindex: 3, mac: [], slot: 1, flags: 17),
+            .setInterfaceEntry(ifindex: 3, entry: InterfaceEntry(mac: [], slot: 1, flags: 17)),
             .addRedirectTarget(ifindex: 3),
             .attachTC(ifindex: 3),
         ])
@@ -176,7 +176,7 @@ final class ReconcilePlannerTests: XCTestCase {
         let next = plan(config(iface("lan", "eth0"), iface("guest", "br-guest")), later,
                         attached: applied(result), targets: result.redirectTargets)
         XCTAssertEqual(next.interfaces[1].mode, .tc)
-        XCTAssertEqual(next.steps, [.setInterfaceEntry(ifindex: 9, mac: macB, slot: 2, flags: 2), .attachTC(ifindex: 9)])
+        XCTAssertEqual(next.steps, [.setInterfaceEntry(ifindex: 9, entry: InterfaceEntry(mac: macB, slot: 2, flags: 2)), .attachTC(ifindex: 9)])
     }
 
     // MARK: - Slots
@@ -254,18 +254,18 @@ final class ReconcilePlannerTests: XCTestCase {
         let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", mac: macA, xdpFeatures: [])])
         let first = plan(config(iface("lan", "eth0")), view)
         let routing = plan(config(iface("lan", "eth0", policy: .routing)), view, attached: applied(first))
-        XCTAssertEqual(routing.steps, [.setInterfaceEntry(ifindex: 3, mac: macA, slot: 1, flags: 17)])
+        XCTAssertEqual(routing.steps, [.setInterfaceEntry(ifindex: 3, entry: InterfaceEntry(mac: macA, slot: 1, flags: 17))])
         var newMAC = view
         newMAC.apply(ViewLink(ifindex: 3, name: "eth0", mac: macB, xdpFeatures: []))
         XCTAssertEqual(plan(config(iface("lan", "eth0")), newMAC, attached: applied(first)).steps,
-                       [.setInterfaceEntry(ifindex: 3, mac: macB, slot: 1, flags: 2)])
+                       [.setInterfaceEntry(ifindex: 3, entry: InterfaceEntry(mac: macB, slot: 1, flags: 2))])
     }
 
     func testModeSwitchesAreMakeBeforeBreak() {
         let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", mac: macA, xdpFeatures: [.basic])])
         let start = plan(config(iface("lan", "eth0", mode: .native)), view)
         XCTAssertEqual(start.steps, [
-            .setInterfaceEntry(ifindex: 3, mac: macA, slot: 1, flags: 2),
+            .setInterfaceEntry(ifindex: 3, entry: InterfaceEntry(mac: macA, slot: 1, flags: 2)),
             .attachTC(ifindex: 3),
             .attachXDP(ifindex: 3, mode: .native),
         ])
@@ -311,7 +311,7 @@ final class ReconcilePlannerTests: XCTestCase {
         let cfg = config(iface("a", "eth0", mode: .native), iface("b", "eth1", mode: .off), iface("c", "eth2"))
         let result = plan(cfg, view, attached: before, targets: [2, 3, 7])
         XCTAssertEqual(result.steps, [
-            .setInterfaceEntry(ifindex: 4, mac: [], slot: 3, flags: 2),
+            .setInterfaceEntry(ifindex: 4, entry: InterfaceEntry(mac: [], slot: 3, flags: 2)),
             .attachTC(ifindex: 4),
             .detachXDP(ifindex: 2, mode: .generic),
             .detachXDP(ifindex: 3, mode: .native),
@@ -387,7 +387,7 @@ final class ReconcilePlannerTests: XCTestCase {
         let result = plan(config(iface("lan", "br-lan", mode: .tc)), view, targets: [4, 5, 11])
         XCTAssertEqual(result.redirectTargets, [2, 4, 9])
         XCTAssertEqual(result.steps, [
-            .setInterfaceEntry(ifindex: 6, mac: [], slot: 1, flags: 2),
+            .setInterfaceEntry(ifindex: 6, entry: InterfaceEntry(mac: [], slot: 1, flags: 2)),
             .addRedirectTarget(ifindex: 2),
             .addRedirectTarget(ifindex: 9),
             .attachTC(ifindex: 6),
