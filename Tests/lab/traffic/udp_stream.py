@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """udp_stream.py HOST PORT SECONDS INTERVAL: sends numbered datagrams for
-SECONDS, prints "sent N echoed M corrupt K": M distinct echoes that came
-back byte for byte, K echoes that did not match anything sent."""
-import socket, sys, time
+SECONDS (or until SIGINT), prints "sent N echoed M corrupt K": M distinct
+echoes that came back byte for byte, K echoes that did not match anything
+sent."""
+import signal, socket, sys, time
 
 host, port, seconds, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -24,6 +25,14 @@ def take(data):
 
 
 end = time.monotonic() + seconds
+
+
+def stop_sending(signum, frame):
+    global end
+    end = 0
+
+
+signal.signal(signal.SIGINT, stop_sending)
 while time.monotonic() < end:
     sock.sendto(sent.to_bytes(4, "big") + TAIL, (host, port))
     sent += 1
