@@ -7,7 +7,7 @@ import FastPathKernel
 /// router namespace: the flow gate, the heartbeat valve, the NAT rewrite
 /// with its checksums checked against a full recomputation, and the
 /// next-hop cache with its FIB generation.
-class ConntrackTestRunTests: XCTestCase {
+class ConntrackTestRunTests: XCTestCase, RouterFrames {
     /// The optional capabilities this run leaves off even where the kernel has them.
     class var turnedOff: Set<KernelCapability> { [] }
 
@@ -37,31 +37,6 @@ class ConntrackTestRunTests: XCTestCase {
     }
 
     // MARK: frames and flows
-
-    func outbound(tcp: UInt8? = 0x10, family: TestFrame.Family = .ipv4) -> TestFrame {
-        var frame = TestFrame(dstMAC: lanMAC, srcMAC: h1MAC, family: family,
-                              src: family == .ipv4 ? ipv4(NamespaceLab.h1IPv4) : ipv6(NamespaceLab.h1IPv6),
-                              dst: family == .ipv4 ? ipv4(NamespaceLab.h2IPv4) : ipv6(NamespaceLab.h2IPv6))
-        frame.tcpFlags = tcp
-        frame.payload = Array(repeating: 0x42, count: 100)
-        return frame
-    }
-
-    /// Masquerade: the source becomes the router's WAN address, port 61000.
-    var masquerade: FlowRewrite { FlowRewrite(source: .init(address: routerWAN, port: 61000)) }
-
-    func masqueraded(_ frame: TestFrame) -> TestFrame {
-        var translated = frame
-        translated.src = routerWAN
-        translated.sourcePort = 61000
-        return translated
-    }
-
-    func key(of frame: TestFrame, ingress: UInt32) -> FlowKey {
-        FlowKey(family: frame.family == .ipv4 ? 4 : 6, proto: frame.protocolNumber, source: frame.src,
-                destination: frame.dst, sourcePort: frame.sourcePort, destinationPort: frame.destinationPort,
-                ingress: ingress)
-    }
 
     struct Outcome {
         var action: UInt32
@@ -271,13 +246,7 @@ class ConntrackTestRunTests: XCTestCase {
     /// back to h1:40000 (the masquerade's DNAT side, or a port forward).
     func testDestinationNATOfTheReply() throws {
         for tcp in [UInt8(0x10), nil] {
-            var reply = outbound(tcp: tcp)
-            reply.dstMAC = wanMAC
-            reply.srcMAC = h2MAC
-            reply.src = ipv4(NamespaceLab.h2IPv4)
-            reply.dst = routerWAN
-            reply.sourcePort = 5001
-            reply.destinationPort = 61000
+            let reply = masqueradeReply(tcp: tcp)
             try dataPath.addFlow(key(of: reply, ingress: wanIndex),
                                  rewrite: FlowRewrite(destination: .init(address: ipv4(NamespaceLab.h1IPv4), port: 40000)))
             var translated = reply

@@ -47,13 +47,7 @@ final class FlowLookupTests: RouterTestRunFixture {
     /// after the kernel translated it back to h1:40000: a rule on port
     /// 40000 applies to it.
     func testTheLookupUsesTheDestinationPortAfterDestinationNAT() throws {
-        var reply = outbound(tcp: nil)
-        reply.dstMAC = wanMAC
-        reply.srcMAC = h2MAC
-        reply.src = ipv4(NamespaceLab.h2IPv4)
-        reply.dst = routerWAN
-        reply.sourcePort = 5001
-        reply.destinationPort = 61000
+        let reply = masqueradeReply(tcp: nil)
         try dataPath.addFlow(key(of: reply, ingress: wanIndex),
                              rewrite: FlowRewrite(destination: .init(address: ipv4(NamespaceLab.h1IPv4), port: 40000)))
         try router("ip", "rule", "add", "ipproto", "udp", "dport", "61000", "lookup", "100")

@@ -10,7 +10,7 @@ import FastPathKernel
 /// run through BPF_PROG_TEST_RUN inside the router namespace, so that rules,
 /// routes and sysctls a test sets there with `lab.exec(lab.router, ...)`
 /// decide what bpf_fib_lookup answers.
-class RouterTestRunFixture: XCTestCase {
+class RouterTestRunFixture: XCTestCase, RouterFrames {
     enum Program: String, CaseIterable { case xdp, tc }
 
     var lab: NamespaceLab!
@@ -48,33 +48,6 @@ class RouterTestRunFixture: XCTestCase {
     }
 
     // MARK: frames and flows
-
-    /// h1:40000 → h2:5001 as it arrives on lan0: a TCP segment with `tcp`
-    /// flags (UDP with nil) and 100 bytes of payload.
-    func outbound(tcp: UInt8? = 0x10, family: TestFrame.Family = .ipv4) -> TestFrame {
-        var frame = TestFrame(dstMAC: lanMAC, srcMAC: h1MAC, family: family,
-                              src: family == .ipv4 ? ipv4(NamespaceLab.h1IPv4) : ipv6(NamespaceLab.h1IPv6),
-                              dst: family == .ipv4 ? ipv4(NamespaceLab.h2IPv4) : ipv6(NamespaceLab.h2IPv6))
-        frame.tcpFlags = tcp
-        frame.payload = Array(repeating: 0x42, count: 100)
-        return frame
-    }
-
-    /// Masquerade: the source becomes the router's WAN address, port 61000.
-    var masquerade: FlowRewrite { FlowRewrite(source: .init(address: routerWAN, port: 61000)) }
-
-    func masqueraded(_ frame: TestFrame) -> TestFrame {
-        var translated = frame
-        translated.src = routerWAN
-        translated.sourcePort = 61000
-        return translated
-    }
-
-    func key(of frame: TestFrame, ingress: UInt32) -> FlowKey {
-        FlowKey(family: frame.family == .ipv4 ? 4 : 6, proto: frame.protocolNumber, source: frame.src,
-                destination: frame.dst, sourcePort: frame.sourcePort, destinationPort: frame.destinationPort,
-                ingress: ingress)
-    }
 
     /// Mirrors `frame`'s direction as arriving on lan0 (no NAT unless given).
     func mirror(_ frame: TestFrame, rewrite: FlowRewrite = .none, mark: UInt32 = 0) throws {
