@@ -48,13 +48,20 @@ final class FirewallTests: XCTestCase {
     final class BackgroundCommand {
         let process = Process()
         let output = Pipe()
+        let input = Pipe()
 
         init(namespace: String, _ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["ip", "netns", "exec", namespace] + arguments
             process.standardOutput = output
             process.standardError = output
+            process.standardInput = input
             try process.run()
+        }
+
+        /// Writes a line to the command's standard input.
+        func send(_ line: String) {
+            input.fileHandleForWriting.write(Data((line + "\n").utf8))
         }
 
         /// Reads until the first line (e.g. "listening"), so the endpoint is ready.
@@ -142,11 +149,20 @@ final class FirewallTests: XCTestCase {
 
     /// Sends `bytes` over TCP from `client` to `host:port` (a sink listening
     /// in `server`) and returns (sent sha256, received sha256, peer address).
+    /// The bulk follows once the fast path carries the connection's trickle
+    /// into `ingress`: admission waits for packets that pass the firewall
+    /// after the daemon listed the connection, and a bulk over veth can end
+    /// before that on a busy machine.
     func transfer(from client: String, to server: String, host: String, listenPort: Int, connectPort: Int,
-                  family: String, bytes: Int = 8 << 20) throws -> (sent: String, received: String, peer: String) {
+                  family: String, ingress: String, bytes: Int = 8 << 20) throws -> (sent: String, received: String, peer: String) {
         let sink = try start(server, "tcp_sink.py", "\(listenPort)", family)
         XCTAssertEqual(sink.firstLine(), "listening")
-        let sent = try python(client, "tcp_source.py", host, "\(connectPort)", "\(bytes)")
+        let before = try forwarded(ingress)
+        let source = try start(client, "tcp_source.py", host, "\(connectPort)", "\(bytes)")
+        XCTAssertEqual(source.firstLine(), "connected")
+        try manager.waitFor("the connection in the fast path", seconds: 10) { try forwarded(ingress) > before + 5 }
+        source.send("bulk")
+        let sent = source.finish()
         let result = sink.finish().split(separator: " ").map(String.init)
         return (sent, result.first ?? "", result.count > 1 ? result[1] : "")
     }
@@ -157,12 +173,13 @@ final class FirewallTests: XCTestCase {
         for (host, family) in [(NamespaceLab.h2IPv4, "4"), (NamespaceLab.h2IPv6, "6")] {
             let before = try forwarded("lan0")
             let (sent, received, peer) = try transfer(from: lab.h1, to: lab.h2, host: host, listenPort: 5201,
-                                                      connectPort: 5201, family: family)
+                                                      connectPort: 5201, family: family, ingress: "lan0")
             XCTAssertEqual(received, sent, "IPv\(family): 8 MB arrive intact")
             XCTAssertEqual(peer, family == "4" ? NamespaceLab.wanIPv4 : NamespaceLab.h1IPv6,
                            "IPv4 leaves as the router's WAN address; IPv6 is not NATed")
             let carried = try forwarded("lan0") - before
-            XCTAssertGreaterThan(carried, 1000, "IPv\(family): the fast path carried the bulk, not just the handshake\n\(manager.daemonLog)")
+            XCTAssertGreaterThan(carried, 1000, "IPv\(family): the fast path carried the bulk, not just the handshake\n"
+                                 + "\((try? manager.fastpath("status"))?.stdout ?? "")\n\(manager.daemonLog)")
         }
     }
 
@@ -193,7 +210,7 @@ final class FirewallTests: XCTestCase {
     func testPortForwardIsOffloaded() throws {
         let before = try forwarded("wan0")
         let (sent, received, peer) = try transfer(from: lab.h2, to: lab.h1, host: NamespaceLab.wanIPv4,
-                                                  listenPort: 80, connectPort: 8080, family: "4")
+                                                  listenPort: 80, connectPort: 8080, family: "4", ingress: "wan0")
         XCTAssertEqual(received, sent, "wan:8080 → h1:80 intact")
         XCTAssertEqual(peer, NamespaceLab.h2IPv4)
         XCTAssertGreaterThan(try forwarded("wan0") - before, 1000, "the forwarded port rode the fast path")
