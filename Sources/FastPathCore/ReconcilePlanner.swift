@@ -32,6 +32,7 @@ public struct InterfacePlan: Equatable {
 
 /// One change to the kernel, carried out by the applier.
 public enum ReconcileStep: Equatable, CustomStringConvertible {
+    case applySettings(DataPathSettings)
     case setInterfaceEntry(ifindex: UInt32, entry: InterfaceEntry)
     case removeInterfaceEntry(ifindex: UInt32)
     case addRedirectTarget(ifindex: UInt32)
@@ -41,8 +42,10 @@ public enum ReconcileStep: Equatable, CustomStringConvertible {
     case attachXDP(ifindex: UInt32, mode: XDPMode)
     case detachXDP(ifindex: UInt32, mode: XDPMode)
 
-    public var ifindex: UInt32 {
+    /// The interface the step changes; nil for the data path's settings.
+    public var ifindex: UInt32? {
         switch self {
+        case .applySettings: return nil
         case .setInterfaceEntry(let ifindex, _), .removeInterfaceEntry(let ifindex),
              .addRedirectTarget(let ifindex), .removeRedirectTarget(let ifindex),
              .attachTC(let ifindex), .detachTC(let ifindex),
@@ -54,6 +57,8 @@ public enum ReconcileStep: Equatable, CustomStringConvertible {
     /// For logs: `attach xdp native ifindex 3`.
     public var description: String {
         switch self {
+        case .applySettings(let settings):
+            return "apply settings ipv4 \(settings.ipv4) ipv6 \(settings.ipv6) valve \(settings.valveMilliseconds) ms"
         case .setInterfaceEntry(let ifindex, let entry):
             return "set interface entry ifindex \(ifindex) slot \(entry.slot) flags \(entry.flags)"
         case .removeInterfaceEntry(let ifindex): return "remove interface entry ifindex \(ifindex)"
@@ -73,16 +78,20 @@ public struct ReconcilePlan: Equatable {
     public var interfaces: [InterfacePlan]
     /// The `fp_devmap` contents wanted, ascending.
     public var redirectTargets: [UInt32]
+    /// The active interfaces in policy conntrack: their ingress consults
+    /// the flow table, so the flow mirror admits what enters through them.
+    public var flowTableIngresses: Set<UInt32>
     /// In the order they must be carried out (see `ReconcilePlanner`).
     public var steps: [ReconcileStep]
     /// The slot every configured device holds or keeps reserved while it is
     /// waiting or off: feed it back as `previousSlots` next time.
     public var slotsByDevice: [String: UInt32]
 
-    public init(interfaces: [InterfacePlan], redirectTargets: [UInt32], steps: [ReconcileStep],
-                slotsByDevice: [String: UInt32] = [:]) {
+    public init(interfaces: [InterfacePlan], redirectTargets: [UInt32], flowTableIngresses: Set<UInt32> = [],
+                steps: [ReconcileStep], slotsByDevice: [String: UInt32] = [:]) {
         self.interfaces = interfaces
         self.redirectTargets = redirectTargets
+        self.flowTableIngresses = flowTableIngresses
         self.steps = steps
         self.slotsByDevice = slotsByDevice
     }
@@ -111,6 +120,7 @@ public struct ReconcilePlan: Equatable {
 /// Steps are only the differences from `attached`, so adopting a matching
 /// state does nothing (a restart does not flap). They come in this order,
 /// make-before-break, so a mode switch loses no packets:
+/// 0. `applySettings`, when the data path's settings differ from the config's;
 /// 1. `setInterfaceEntry`, then `addRedirectTarget`;
 /// 2. `attachTC` (TC now carries every interface that will be active);
 /// 3. `detachXDP` of a mode no longer wanted (native and generic cannot
@@ -127,7 +137,8 @@ public enum ReconcilePlanner {
     public static let maxSlot: UInt32 = 255
 
     public static func plan(config: FastPathConfig, view: KernelView, attached: [UInt32: AttachedState],
-                            currentRedirectTargets: [UInt32], nativeRefusals: [String: String] = [:],
+                            currentRedirectTargets: [UInt32], currentSettings: DataPathSettings? = nil,
+                            nativeRefusals: [String: String] = [:],
                             previousSlots: [String: UInt32] = [:]) -> ReconcilePlan {
         var interfaces = chooseModes(config: config, view: view, nativeRefusals: nativeRefusals)
         let slotsByDevice = assignSlots(&interfaces, attached: attached, previousSlots: previousSlots)
@@ -141,10 +152,15 @@ public enum ReconcilePlanner {
             }
         }
 
-        let steps = diff(interfaces, attached: attached, view: view,
-                         targets: targets, currentTargets: currentRedirectTargets)
-        return ReconcilePlan(interfaces: interfaces, redirectTargets: targets, steps: steps,
-                             slotsByDevice: slotsByDevice)
+        let settings = DataPathSettings(config.globals)
+        let steps = (currentSettings == settings ? [] : [.applySettings(settings)])
+            + diff(interfaces, attached: attached, view: view, targets: targets, currentTargets: currentRedirectTargets)
+        var flowTableIngresses: Set<UInt32> = []
+        for interface in interfaces where interface.mode != .none && interface.flags & InterfaceFlags.policyConntrack != 0 {
+            if let ifindex = interface.ifindex { flowTableIngresses.insert(ifindex) }
+        }
+        return ReconcilePlan(interfaces: interfaces, redirectTargets: targets, flowTableIngresses: flowTableIngresses,
+                             steps: steps, slotsByDevice: slotsByDevice)
     }
 
     // MARK: Modes

@@ -8,7 +8,7 @@ extension Daemon {
     func heartbeat() {
         guard usesConntrack else { return }
         ignoringErrors { () throws(FastPathError) in
-            try dataPath.beat(valveMilliseconds: UInt64(config.globals.valveTimeout) * 1000)
+            try dataPath.beat()
         }
         conntrack?.heartbeat()
         heartbeatDue = MonotonicClock.milliseconds + heartbeatMilliseconds
@@ -39,13 +39,7 @@ extension Daemon {
             }
         }
         guard let conntrack else { return }
-        var interfaces: Set<UInt32> = []
-        for interface in plan.interfaces where interface.mode != .none
-            && interface.flags & InterfaceFlags.policyConntrack != 0 {
-            if let ifindex = interface.ifindex { interfaces.insert(ifindex) }
-        }
-        conntrack.log = log
-        if interfaces != conntrack.interfaces { conntrack.setInterfaces(interfaces) }
+        if plan.flowTableIngresses != conntrack.interfaces { conntrack.setInterfaces(plan.flowTableIngresses) }
         if starting { conntrack.resync() }
     }
 

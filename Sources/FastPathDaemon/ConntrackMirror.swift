@@ -19,7 +19,7 @@ final class ConntrackMirror {
     let monitor: ConntrackMonitor
     let control: ConntrackControl
     let firewall: FirewallMonitor
-    var log: Log
+    let log: Log
 
     private var admission: Admission
     /// Directions not admitted because the table was full (they stay in the kernel).

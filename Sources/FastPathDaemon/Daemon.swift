@@ -8,7 +8,7 @@ import FastPathKernel
 public final class Daemon {
     let paths: DaemonPaths
     var config: FastPathConfig
-    var log: Log
+    let log: Log
     let dataPath: DataPath
     let applier: PlanApplier
     let monitor: RouteNetlinkMonitor
@@ -43,7 +43,6 @@ public final class Daemon {
         self.paths = paths
         self.config = config
         log = Log(level: config.globals.logLevel)
-        LibBPFLog.setWarningsVisible(config.globals.logLevel == .debug)
         try SmallFile.makeDirectory(paths.runDirectory)
         try SmallFile.write(paths.pidFile, "\(ProcessControl.pid)\n")
         try BPFFileSystem.ensureMounted(at: Daemon.parentDirectory(of: paths.pinDirectory))
@@ -54,7 +53,6 @@ public final class Daemon {
         for degraded in dataPath.capabilities.degraded {
             log.warning("kernel \(dataPath.capabilities.kernelRelease): \(degraded.summary)")
         }
-        try dataPath.setFamilies(ipv4: config.globals.ipv4, ipv6: config.globals.ipv6)
         applier = PlanApplier(dataPath: dataPath, qdiscs: QdiscRegistry(path: paths.qdiscFile), log: log)
         signals = try SignalEvents()
         timer = try OneShotTimer()

@@ -61,20 +61,15 @@ extension Daemon {
             for line in lines { log.error(line) }
             log.error("reload refused: the config has errors; the running state is unchanged")
         case .valid(let newConfig):
-            if newConfig.globals.maxFlows != config.globals.maxFlows
-                || newConfig.globals.disabledCapabilities != config.globals.disabledCapabilities {
-                // Both are fixed when the object loads: start afresh in
-                // place (same pid); the new maps take over the admitted flows.
-                log.notice("max_flows or disable_capability changed: restarting in place to load the data path again")
+            let fixedAtLoad = newConfig.globals.loadTimeOptions(differingFrom: config.globals)
+            if !fixedAtLoad.isEmpty {
+                // Start afresh in place (same pid); the new maps take over the admitted flows.
+                log.notice("\(fixedAtLoad.joined(separator: " and ")) changed: restarting in place to load the data path again")
                 log.error(ProcessControl.restartInPlace(arguments: commandLine).description)
             }
             config = newConfig
             log.level = newConfig.globals.logLevel
-            applier.log = log
             nativeRefusals = [:]
-            ignoringErrors { () throws(FastPathError) in
-                try dataPath.setFamilies(ipv4: newConfig.globals.ipv4, ipv6: newConfig.globals.ipv6)
-            }
             log.info("reloaded \(paths.config)")
             heartbeat()
             armTimer()

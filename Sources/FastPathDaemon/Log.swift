@@ -2,12 +2,17 @@ import FastPathCore
 import FastPathKernel
 
 /// Log lines to standard error (procd sends them to the system log),
-/// filtered by `option log_level`.
-public struct Log {
-    public var level: FastPathConfig.LogLevel
+/// filtered by `option log_level`. One instance, shared by the daemon's
+/// parts, so a reload's new level reaches all of them (and libbpf's own
+/// warnings, shown at `debug`).
+public final class Log {
+    public var level: FastPathConfig.LogLevel {
+        didSet { LibBPFLog.setWarningsVisible(level == .debug) }
+    }
 
     public init(level: FastPathConfig.LogLevel = .info) {
         self.level = level
+        LibBPFLog.setWarningsVisible(level == .debug)
     }
 
     private static func rank(_ level: FastPathConfig.LogLevel) -> Int {

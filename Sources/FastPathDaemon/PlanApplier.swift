@@ -8,7 +8,7 @@ import FastPathKernel
 final class PlanApplier {
     let dataPath: DataPath
     let qdiscs: QdiscRegistry
-    var log: Log
+    let log: Log
 
     init(dataPath: DataPath, qdiscs: QdiscRegistry, log: Log) {
         self.dataPath = dataPath
@@ -25,7 +25,7 @@ final class PlanApplier {
     func apply(_ plan: ReconcilePlan, deviceNames: [UInt32: String]) -> Outcome {
         var outcome = Outcome()
         for step in plan.steps {
-            let device = deviceNames[step.ifindex] ?? "ifindex \(step.ifindex)"
+            let device = step.ifindex.map { deviceNames[$0] ?? "ifindex \($0)" } ?? "data path"
             do {
                 try perform(step)
                 log.debug("\(device): \(step.description)")
@@ -44,6 +44,8 @@ final class PlanApplier {
 
     private func perform(_ step: ReconcileStep) throws(FastPathError) {
         switch step {
+        case .applySettings(let settings):
+            try dataPath.apply(settings)
         case .setInterfaceEntry(let ifindex, let entry):
             try dataPath.setInterface(ifindex: ifindex, entry)
         case .removeInterfaceEntry(let ifindex):

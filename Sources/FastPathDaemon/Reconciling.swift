@@ -6,14 +6,22 @@ extension Daemon {
     func reconcile() {
         needsReconcile = false
         for _ in 0..<3 {
-            let entries = (try? dataPath.interfaceEntries()) ?? []
+            let entries: [(ifindex: UInt32, entry: InterfaceEntry)]
+            let targets: [UInt32]
+            let settings: DataPathSettings?
+            do {
+                (entries, targets, settings) = (try dataPath.interfaceEntries(), try dataPath.redirectTargets(), try dataPath.settings())
+            } catch {
+                log.error("read the data path's maps: \(error.description); nothing changed")
+                return
+            }
             var surveyed = Set(entries.map { $0.ifindex })
             for interface in config.interfaces {
                 if let link = view.link(named: interface.device) { surveyed.insert(link.ifindex) }
             }
             let attached = KernelSurvey.attachedState(of: Array(surveyed), entries: entries)
             let plan = ReconcilePlanner.plan(config: config, view: view, attached: attached,
-                                             currentRedirectTargets: (try? dataPath.redirectTargets()) ?? [],
+                                             currentRedirectTargets: targets, currentSettings: settings,
                                              nativeRefusals: nativeRefusals, previousSlots: slots)
             var names: [UInt32: String] = [:]
             for link in view.sortedLinks { names[link.ifindex] = link.name }

@@ -79,9 +79,20 @@ public final class DataPath {
         try config.update(key: UInt32(0), value: value)
     }
 
-    public func setFamilies(ipv4: Bool, ipv6: Bool) throws(FastPathError) {
-        let families = (ipv4 ? FP_CONFIG_IPV4 : 0) | (ipv6 ? FP_CONFIG_IPV6 : 0)
-        try updateConfig { $0.flags = $0.flags & ~(FP_CONFIG_IPV4 | FP_CONFIG_IPV6) | families }
+    /// Writes the settings (`fp_config`'s families and valve time).
+    public func apply(_ settings: DataPathSettings) throws(FastPathError) {
+        let families = (settings.ipv4 ? FP_CONFIG_IPV4 : 0) | (settings.ipv6 ? FP_CONFIG_IPV6 : 0)
+        try updateConfig {
+            $0.flags = $0.flags & ~(FP_CONFIG_IPV4 | FP_CONFIG_IPV6) | families
+            $0.valve_ns = settings.valveMilliseconds &* 1_000_000
+        }
+    }
+
+    /// The settings in `fp_config` now (nil: never written).
+    public func settings() throws(FastPathError) -> DataPathSettings? {
+        guard let value = try config.lookup(key: UInt32(0), as: fp_config.self) else { return nil }
+        return DataPathSettings(ipv4: value.flags & FP_CONFIG_IPV4 != 0, ipv6: value.flags & FP_CONFIG_IPV6 != 0,
+                                valveMilliseconds: value.valve_ns / 1_000_000)
     }
 
     /// The smallest route MTU (0: no route has one): the programs pass
@@ -96,15 +107,11 @@ public final class DataPath {
         try updateConfig { $0.fib_gen &+= 1 }
     }
 
-    /// Stamps the heartbeat (CLOCK_MONOTONIC now) and the valve time: in
-    /// policy conntrack the programs pass everything once the heartbeat is
-    /// older than `valveMilliseconds`.
-    public func beat(valveMilliseconds: UInt64) throws(FastPathError) {
+    /// Stamps the heartbeat (CLOCK_MONOTONIC now): in policy conntrack the
+    /// programs pass everything once it is older than the settings' valve time.
+    public func beat() throws(FastPathError) {
         let now = MonotonicClock.nanoseconds
-        try updateConfig {
-            $0.heartbeat_ns = now
-            $0.valve_ns = valveMilliseconds &* 1_000_000
-        }
+        try updateConfig { $0.heartbeat_ns = now }
     }
 
     // MARK: interfaces (fp_ifaces)

@@ -29,7 +29,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
             try dataPath.addRedirectTarget(ifindex: lanIndex)
             try dataPath.addRedirectTarget(ifindex: wanIndex)
         }
-        try dataPath.beat(valveMilliseconds: 60_000)
+        try dataPath.beat()
     }
 
     override func tearDown() {
@@ -106,7 +106,10 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
     // MARK: the gate
 
     func testEverythingPassesWhileTheHeartbeatIsStale() throws {
-        try dataPath.beat(valveMilliseconds: 0)
+        var noValve = DataPath.testSettings
+        noValve.valveMilliseconds = 0
+        try dataPath.apply(noValve)
+        try dataPath.beat()
         MonotonicClock.sleep(milliseconds: 20)
         try dataPath.addFlow(key(of: outbound(), ingress: lanIndex), rewrite: .none)
         try assertPassed(outbound().bytes, "valve")
@@ -164,9 +167,10 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         XCTAssertEqual(try dataPath.recheckProof(listed), Admission.Proof(ingress: lanIndex, egress: wanIndex, mark: 0))
         try leave(frame.bytes, on: lanIndex, from: wanIndex)
         XCTAssertEqual(try dataPath.recheckProof(listed)?.egress, wanIndex, "the first proof stays")
-        try dataPath.setFamilies(ipv4: true, ipv6: true)
+        try dataPath.apply(DataPath.testSettings)
         XCTAssertEqual(try dataPath.config.lookup(key: UInt32(0), as: fp_config.self)?.flags,
-                       FP_CONFIG_RECHECK | FP_CONFIG_IPV4 | FP_CONFIG_IPV6, "setting the families keeps lookups on")
+                       FP_CONFIG_RECHECK | FP_CONFIG_IPV4 | FP_CONFIG_IPV6, "applying the settings keeps lookups on")
+        XCTAssertEqual(try dataPath.settings(), DataPath.testSettings)
         try dataPath.removeRecheck(listed)
         XCTAssertNil(try dataPath.recheckProof(listed))
     }

@@ -8,12 +8,15 @@ import FastPathKernel
 extension DataPath {
     static var objectPath: String { repositoryRoot + "/build/bpf/fastpath.o" }
 
-    /// The real object (`make bpf`), unpinned, with both families on and
+    /// Both families on, and a valve of a minute: no test waits that long.
+    static let testSettings = DataPathSettings(ipv4: true, ipv6: true, valveMilliseconds: 60_000)
+
+    /// The real object (`make bpf`), unpinned, with `testSettings` and
     /// every optional capability the kernel has but `turnedOff`.
     convenience init(turnedOff: Set<KernelCapability> = []) throws {
         LibBPFLog.setWarningsVisible(false)
         try self.init(objectPath: DataPath.objectPath, turnedOff: turnedOff)
-        try setFamilies(ipv4: true, ipv6: true)
+        try apply(DataPath.testSettings)
     }
 
     func addInterface(ifindex: UInt32, mac: MAC, slot: UInt32, flags: UInt32 = FP_IFACE_POLICY_ROUTING) throws {

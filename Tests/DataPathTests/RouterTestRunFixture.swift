@@ -29,7 +29,7 @@ class RouterTestRunFixture: XCTestCase, RouterFrames {
             try dataPath.addRedirectTarget(ifindex: wanIndex)
         }
         try setFlags(lan: InterfaceFlags.policyConntrack, wan: InterfaceFlags.policyConntrack | InterfaceFlags.wan)
-        try dataPath.beat(valveMilliseconds: 60_000)
+        try dataPath.beat()
     }
 
     override func tearDown() {

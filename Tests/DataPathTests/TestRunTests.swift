@@ -345,10 +345,13 @@ class TestRunTests: XCTestCase {
     }
 
     func testDisabledFamilyIsPassed() throws {
-        defer { try? Self.dataPath.setFamilies(ipv4: true, ipv6: true) } // shared by every test
-        try Self.dataPath.setFamilies(ipv4: false, ipv6: true)
+        defer { try? Self.dataPath.apply(DataPath.testSettings) } // shared by every test
+        var settings = DataPath.testSettings
+        settings.ipv4 = false
+        try Self.dataPath.apply(settings)
         try both { try assertPassed($0, v4().bytes, "disabled") }
-        try Self.dataPath.setFamilies(ipv4: true, ipv6: false)
+        (settings.ipv4, settings.ipv6) = (true, false)
+        try Self.dataPath.apply(settings)
         try both { try assertPassed($0, v6().bytes, "disabled") }
     }
 

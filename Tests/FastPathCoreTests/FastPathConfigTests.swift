@@ -477,4 +477,16 @@ final class FastPathConfigTests: XCTestCase {
         XCTAssertEqual(result.config?.interfaces.count, 2)
         XCTAssertEqual(result.diagnostics, [])
     }
+
+    func testOnlyMapSizesAndCapabilitiesNeedAFreshLoad() {
+        let running = FastPathConfig.Globals()
+        var next = running
+        next.ipv6 = false
+        next.valveTimeout = 9
+        next.logLevel = .debug
+        XCTAssertEqual(next.loadTimeOptions(differingFrom: running), [], "a reconcile applies these")
+        next.maxFlows = 1024
+        next.disabledCapabilities = [.fibMark]
+        XCTAssertEqual(next.loadTimeOptions(differingFrom: running), ["max_flows", "disable_capability"])
+    }
 }

@@ -25,6 +25,7 @@ final class ReconcilePlannerTests: XCTestCase {
         var byIndex: [UInt32: AttachedState] = [:]
         for state in attached { byIndex[state.ifindex] = state }
         return ReconcilePlanner.plan(config: config, view: view, attached: byIndex, currentRedirectTargets: targets,
+                                     currentSettings: DataPathSettings(config.globals),
                                      nativeRefusals: refusals, previousSlots: previousSlots)
     }
 
@@ -230,7 +231,7 @@ final class ReconcilePlannerTests: XCTestCase {
             XCTAssertEqual(overflow.reason, "no free interface slot (at most 255 interfaces)")
         }
         XCTAssertEqual(Set(result.interfaces.compactMap { $0.slot }).count, 255)
-        XCTAssertFalse(result.steps.contains { $0.ifindex >= 10 + 255 })
+        XCTAssertFalse(result.steps.contains { ($0.ifindex ?? 0) >= 10 + 255 })
     }
 
     // MARK: - Adoption and ordering
@@ -394,6 +395,31 @@ final class ReconcilePlannerTests: XCTestCase {
             .removeRedirectTarget(ifindex: 5),
             .removeRedirectTarget(ifindex: 11),
         ])
+    }
+
+    func testSettingsAreAppliedFirstAndOnlyWhenTheyDiffer() {
+        let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", xdpFeatures: [])])
+        var cfg = config(iface("lan", "eth0"))
+        cfg.globals.ipv6 = false
+        cfg.globals.valveTimeout = 7
+        let wanted = DataPathSettings(ipv4: true, ipv6: false, valveMilliseconds: 7000)
+        let fresh = ReconcilePlanner.plan(config: cfg, view: view, attached: [:], currentRedirectTargets: [],
+                                          currentSettings: DataPathSettings(ipv4: false, ipv6: false, valveMilliseconds: 0))
+        XCTAssertEqual(fresh.steps.first, .applySettings(wanted))
+        XCTAssertEqual(fresh.steps.filter { $0.ifindex == nil }.count, 1)
+        let same = ReconcilePlanner.plan(config: cfg, view: view, attached: [:], currentRedirectTargets: [],
+                                         currentSettings: wanted)
+        XCTAssertFalse(same.steps.contains(.applySettings(wanted)))
+    }
+
+    func testFlowTableIngressesAreTheActiveConntrackInterfaces() {
+        let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", xdpFeatures: []),
+                                      ViewLink(ifindex: 4, name: "eth1", xdpFeatures: []),
+                                      ViewLink(ifindex: 5, name: "eth2", xdpFeatures: [])])
+        let cfg = config(iface("lan", "eth0"), iface("guest", "eth1", policy: .routing),
+                         iface("wan", "eth2", wan: true), iface("off", "eth3"), iface("spare", "eth2x", mode: .off))
+        XCTAssertEqual(plan(cfg, view).flowTableIngresses, [3, 5])
+        XCTAssertEqual(plan(config(iface("lan", "eth0"), enabled: false), view).flowTableIngresses, [])
     }
 
     func testKernelViewLinkUpdates() {

@@ -217,6 +217,26 @@ final class ManagerTests: XCTestCase {
 
     // MARK: 5. a bad config on reload
 
+    /// `ipv4`/`ipv6` reach the data path through the plan, on reload too:
+    /// a family turned off is routed by the kernel (delivered, not counted).
+    func testAFamilyTurnedOffOnReloadGoesToTheKernel() throws {
+        try manager.startDaemon()
+        try manager.waitForMode("xdp-native")
+        func carried(_ address: String) throws -> UInt64 {
+            let before = try manager.status()["lan0"]?.forwardedPackets ?? 0
+            XCTAssertEqual(try manager.ping(address, count: 10, interval: "0.02"), 10, "\(address) answers")
+            return (try manager.status()["lan0"]?.forwardedPackets ?? 0) - before
+        }
+        XCTAssertGreaterThanOrEqual(try carried(NamespaceLab.h2IPv4), 10)
+        try manager.writeConfig(ManagerLab.config(globals: "\toption ipv4 '0'"))
+        XCTAssertEqual(try manager.fastpath("reload").status, 0)
+        try manager.waitFor("IPv4 in the kernel path") { try carried(NamespaceLab.h2IPv4) == 0 }
+        XCTAssertGreaterThanOrEqual(try carried(NamespaceLab.h2IPv6), 10, "IPv6 stays in the fast path")
+        try manager.writeConfig(ManagerLab.config())
+        XCTAssertEqual(try manager.fastpath("reload").status, 0)
+        try manager.waitFor("IPv4 back in the fast path") { try carried(NamespaceLab.h2IPv4) >= 10 }
+    }
+
     func testBadConfigOnReloadChangesNothing() throws {
         try manager.startDaemon()
         try manager.waitForMode("xdp-native")
