@@ -7,102 +7,7 @@ import FastPathKernel
 /// router namespace: the flow gate, the heartbeat valve, the NAT rewrite
 /// with its checksums checked against a full recomputation, and the
 /// next-hop cache with its FIB generation.
-class ConntrackTestRunTests: XCTestCase, RouterFrames {
-    /// The optional capabilities this run leaves off even where the kernel has them.
-    class var turnedOff: Set<KernelCapability> { [] }
-
-    var lab: NamespaceLab!
-    var dataPath: DataPath!
-    var lanIndex: UInt32 = 0, wanIndex: UInt32 = 0
-    var lanMAC: MAC = [], wanMAC: MAC = [], h1MAC: MAC = [], h2MAC: MAC = []
-    let lanSlot: UInt32 = 1, wanSlot: UInt32 = 2
-    let routerWAN = ipv4(NamespaceLab.wanIPv4)
-
-    override func setUpWithError() throws {
-        lab = try NamespaceLab()
-        (lanIndex, wanIndex, lanMAC, wanMAC, h1MAC, h2MAC) = try LabPorts(lab).all
-        dataPath = try DataPath(turnedOff: type(of: self).turnedOff)
-        try lab.inside(lab.router) { [self] in
-            try dataPath.addInterface(ifindex: lanIndex, mac: lanMAC, slot: lanSlot, flags: FP_IFACE_POLICY_CONNTRACK)
-            try dataPath.addInterface(ifindex: wanIndex, mac: wanMAC, slot: wanSlot,
-                                      flags: FP_IFACE_POLICY_CONNTRACK | FP_IFACE_WAN)
-            try dataPath.addRedirectTarget(ifindex: lanIndex)
-            try dataPath.addRedirectTarget(ifindex: wanIndex)
-        }
-        try dataPath.beat()
-    }
-
-    override func tearDown() {
-        lab?.destroy()
-    }
-
-    // MARK: frames and flows
-
-    struct Outcome {
-        var action: UInt32
-        var frame: [UInt8]
-        var lan: InterfaceCounters
-    }
-
-    func run(_ frame: [UInt8], xdp: Bool, ingress: UInt32? = nil) throws -> Outcome {
-        try lab.inside(lab.router) { [self] in
-            let slot = (ingress ?? lanIndex) == lanIndex ? lanSlot : wanSlot
-            let before = try dataPath.counters(slot: slot)
-            let result = xdp ? try dataPath.xdp.testRunXDP(frame: frame, ingressIfindex: ingress ?? lanIndex)
-                             : try dataPath.tc.testRunSKB(frame: frame, ingressIfindex: ingress ?? lanIndex)
-            let after = try dataPath.counters(slot: slot)
-            var delta = InterfaceCounters()
-            delta.forwardedPackets = after.forwardedPackets - before.forwardedPackets
-            delta.passed = zip(after.passed, before.passed).map { $0 - $1 }
-            return Outcome(action: result.returnValue, frame: result.frame, lan: delta)
-        }
-    }
-
-    func both(_ body: (Bool) throws -> Void) rethrows {
-        try body(true)
-        try body(false)
-    }
-
-    func assertPassed(_ frame: [UInt8], _ reason: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        try both { xdp in
-            let outcome = try run(frame, xdp: xdp)
-            XCTAssertEqual(outcome.action, xdp ? XDPAction.pass.rawValue : TCAction.unspec.rawValue, file: file, line: line)
-            XCTAssertEqual(outcome.frame, frame, "untouched", file: file, line: line)
-            XCTAssertEqual(outcome.lan.passed(reason), 1, "\(xdp ? "xdp" : "tc"): \(reason)", file: file, line: line)
-            XCTAssertEqual(outcome.lan.forwardedPackets, 0, file: file, line: line)
-        }
-    }
-
-    /// Runs `frame` through both programs and checks the output against
-    /// `expected` field by field, with both checksums fully recomputed.
-    func assertForwarded(_ frame: TestFrame, expected: [UInt8], ingress: UInt32? = nil,
-                         file: StaticString = #filePath, line: UInt = #line) throws {
-        try both { xdp in
-            let outcome = try run(frame.bytes, xdp: xdp, ingress: ingress)
-            let program = xdp ? "xdp" : "tc"
-            XCTAssertEqual(outcome.action, xdp ? XDPAction.redirect.rawValue : TCAction.redirect.rawValue,
-                           "\(program) action", file: file, line: line)
-            XCTAssertEqual(outcome.frame.count, expected.count, file: file, line: line)
-            guard outcome.frame.count == expected.count else { return }
-            if frame.family == .ipv4 {
-                XCTAssertTrue(ipv4HeaderChecksumIsValid(outcome.frame), "\(program): IPv4 header checksum", file: file, line: line)
-            }
-            XCTAssertTrue(l4ChecksumIsValid(outcome.frame), "\(program): L4 checksum \(outcome.frame)", file: file, line: line)
-            XCTAssertEqual(masked(outcome.frame), masked(expected), "\(program): frame", file: file, line: line)
-        }
-    }
-
-    /// The frame with its checksum fields zeroed (checked separately).
-    func masked(_ frame: [UInt8]) -> [UInt8] {
-        var copy = frame
-        let isIPv4 = frame[12] == 0x08
-        let l4 = isIPv4 ? 34 : 54
-        if isIPv4 { copy[24] = 0; copy[25] = 0 }
-        let csum = l4 + ((isIPv4 ? frame[23] : frame[20]) == 6 ? 16 : 6)
-        copy[csum] = 0; copy[csum + 1] = 0
-        return copy
-    }
-
+class ConntrackTestRunTests: RouterTestRunFixture {
     // MARK: the gate
 
     func testEverythingPassesWhileTheHeartbeatIsStale() throws {
@@ -181,7 +86,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         let frame = outbound()
         let flow = key(of: frame, ingress: lanIndex)
         try dataPath.addFlow(flow, rewrite: .none)
-        try assertForwarded(frame, expected: frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+        try assertForwarded(frame.bytes, expected: frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
         let activity = try XCTUnwrap(try dataPath.flowActivity(flow))
         XCTAssertEqual(activity.packets, 2)
         XCTAssertEqual(activity.bytes, UInt64(2 * frame.bytes.count))
@@ -199,7 +104,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         var previous: UInt64 = 0
         for _ in 0..<3 {
             let before = MonotonicClock.coarseNanoseconds
-            try assertForwarded(frame, expected: frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+            try assertForwarded(frame.bytes, expected: frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
             // without the coarse clock the programs read CLOCK_MONOTONIC itself
             let after = dataPath.capabilities.isOff(.coarseClock) ? MonotonicClock.nanoseconds
                                                                    : MonotonicClock.coarseNanoseconds
@@ -218,7 +123,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         for tcp in [UInt8(0x10), nil] {
             let frame = outbound(tcp: tcp)
             try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade)
-            try assertForwarded(frame, expected: masqueraded(frame).forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+            try assertForwarded(frame.bytes, expected: masqueraded(frame).forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
         }
     }
 
@@ -231,7 +136,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         try assertPassed(frame.bytes, "egress_changed")
         _ = try dataPath.removeFlow(key(of: frame, ingress: lanIndex))
         try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade, snatEgress: wanIndex)
-        try assertForwarded(frame, expected: masqueraded(frame).forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+        try assertForwarded(frame.bytes, expected: masqueraded(frame).forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
     }
 
     func testUDPWithoutChecksumKeepsNone() throws {
@@ -239,8 +144,8 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         frame.udpChecksumZero = true
         try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: masquerade)
         let expected = masqueraded(frame).forwarded(dstMAC: h2MAC, srcMAC: wanMAC)
-        try both { xdp in
-            let outcome = try run(frame.bytes, xdp: xdp)
+        for program in Program.allCases {
+            let outcome = try run(program, frame.bytes)
             XCTAssertEqual(outcome.frame, expected, "checksum stays 0, the IPv4 header checksum is updated")
             XCTAssertTrue(ipv4HeaderChecksumIsValid(outcome.frame))
         }
@@ -256,7 +161,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
             var translated = reply
             translated.dst = ipv4(NamespaceLab.h1IPv4)
             translated.destinationPort = 40000
-            try assertForwarded(reply, expected: translated.forwarded(dstMAC: h1MAC, srcMAC: lanMAC), ingress: wanIndex)
+            try assertForwarded(reply.bytes, expected: translated.forwarded(dstMAC: h1MAC, srcMAC: lanMAC), ingress: wanIndex)
         }
     }
 
@@ -266,7 +171,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         for tcp in [UInt8(0x10), nil] {
             let frame = outbound(tcp: tcp, family: .ipv6)
             try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: .none)
-            try assertForwarded(frame, expected: frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+            try assertForwarded(frame.bytes, expected: frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
             try dataPath.removeFlow(key(of: frame, ingress: lanIndex))
             let mapped = ipv6("2001:db8:2::fe")
             try dataPath.addFlow(key(of: frame, ingress: lanIndex),
@@ -274,7 +179,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
             var translated = frame
             translated.src = mapped
             translated.sourcePort = 61001
-            try assertForwarded(frame, expected: translated.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+            try assertForwarded(frame.bytes, expected: translated.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
         }
     }
 
@@ -287,7 +192,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         let frame = outbound()
         let flow = key(of: frame, ingress: lanIndex)
         try dataPath.addFlow(flow, rewrite: .none)
-        XCTAssertEqual(try run(frame.bytes, xdp: true).frame, frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
+        XCTAssertEqual(try run(.xdp, frame.bytes).frame, frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
 
         let planted: MAC = [0x02, 0xca, 0xfe, 0x00, 0x00, 0x01]
         var cached = try XCTUnwrap(try dataPath.flows.lookup(key: DataPath.flowKey(flow), as: fp_flow.self))
@@ -295,26 +200,22 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         XCTAssertEqual(cached.nh_ifindex, wanIndex)
         cached.nh_dmac = (planted[0], planted[1], planted[2], planted[3], planted[4], planted[5])
         try dataPath.flows.update(key: DataPath.flowKey(flow), value: cached)
-        try both { xdp in
-            XCTAssertEqual(try run(frame.bytes, xdp: xdp).frame, frame.forwarded(dstMAC: planted, srcMAC: wanMAC))
+        for program in Program.allCases {
+            XCTAssertEqual(try run(program, frame.bytes).frame, frame.forwarded(dstMAC: planted, srcMAC: wanMAC))
         }
         try dataPath.bumpFIBGeneration()
-        XCTAssertEqual(try run(frame.bytes, xdp: true).frame, frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC),
+        XCTAssertEqual(try run(.xdp, frame.bytes).frame, frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC),
                        "a stale generation redoes the lookup")
     }
 
     func testLargerPacketsThanTheCachedLookupApprovedAreLookedUpAgain() throws {
         var frame = outbound()
         try dataPath.addFlow(key(of: frame, ingress: lanIndex), rewrite: .none)
-        _ = try run(frame.bytes, xdp: true)
+        _ = try run(.xdp, frame.bytes)
         try lab.exec(lab.router, "ip", "link", "set", "wan0", "mtu", "1280")
         frame.payload = Array(repeating: 1, count: 1300)
         // The cache approved 160 bytes only: this one is checked again, against the new MTU.
-        try both { xdp in
-            let outcome = try run(frame.bytes, xdp: xdp)
-            XCTAssertEqual(outcome.action, xdp ? XDPAction.pass.rawValue : TCAction.unspec.rawValue)
-            XCTAssertEqual(outcome.lan.passed("frag_needed"), 1)
-        }
+        try assertPassed(frame.bytes, "frag_needed")
     }
 }
 

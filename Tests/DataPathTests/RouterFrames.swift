@@ -3,7 +3,7 @@ import LabSupport
 
 /// The frames and flow keys of the lab's h1 → r → h2 flow, shared by the
 /// test classes that run policy conntrack frames through the router's
-/// programs (`ConntrackTestRunTests`, `RouterTestRunFixture`).
+/// programs (`RouterTestRunFixture` and its subclasses).
 protocol RouterFrames {
     var lanMAC: MAC { get }
     var wanMAC: MAC { get }

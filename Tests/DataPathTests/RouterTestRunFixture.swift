@@ -12,6 +12,8 @@ import FastPathKernel
 /// decide what bpf_fib_lookup answers.
 class RouterTestRunFixture: XCTestCase, RouterFrames {
     enum Program: String, CaseIterable { case xdp, tc }
+    /// The optional capabilities a class leaves off even where the kernel has them.
+    class var turnedOff: Set<KernelCapability> { [] }
 
     var lab: NamespaceLab!
     var dataPath: DataPath!
@@ -23,7 +25,7 @@ class RouterTestRunFixture: XCTestCase, RouterFrames {
     override func setUpWithError() throws {
         lab = try NamespaceLab()
         (lanIndex, wanIndex, lanMAC, wanMAC, h1MAC, h2MAC) = try LabPorts(lab).all
-        dataPath = try DataPath()
+        dataPath = try DataPath(turnedOff: type(of: self).turnedOff)
         try lab.inside(lab.router) { [self] in
             try dataPath.addRedirectTarget(ifindex: lanIndex)
             try dataPath.addRedirectTarget(ifindex: wanIndex)
