@@ -1,26 +1,12 @@
 /// One direction of a flow as the fast path matches it: the packet's
-/// addresses and ports as they arrive, and the interface they arrive on.
+/// tuple as it arrives (TCP or UDP), and the interface it arrives on.
 public struct FlowKey: Hashable {
-    /// 4 or 6
-    public var family: UInt8
-    /// 6 (TCP) or 17 (UDP)
-    public var proto: UInt8
-    /// 4 or 16 bytes each
-    public var source: [UInt8]
-    public var destination: [UInt8]
-    public var sourcePort: UInt16
-    public var destinationPort: UInt16
+    public var tuple: ConntrackTuple
     /// The L3 interface the packets arrive on.
     public var ingress: UInt32
 
-    public init(family: UInt8, proto: UInt8, source: [UInt8], destination: [UInt8],
-                sourcePort: UInt16, destinationPort: UInt16, ingress: UInt32) {
-        self.family = family
-        self.proto = proto
-        self.source = source
-        self.destination = destination
-        self.sourcePort = sourcePort
-        self.destinationPort = destinationPort
+    public init(_ tuple: ConntrackTuple, ingress: UInt32) {
+        self.tuple = tuple
         self.ingress = ingress
     }
 }

@@ -22,20 +22,18 @@ public enum FlowMirror {
     }
 
     private static func direction(arriving: ConntrackTuple, leavingAsReverseOf other: ConntrackTuple) -> FlowDirection {
-        let key = FlowKey(family: arriving.family, proto: arriving.proto, source: arriving.source,
-                          destination: arriving.destination, sourcePort: arriving.sourcePort,
-                          destinationPort: arriving.destinationPort, ingress: 0)
+        let key = FlowKey(arriving, ingress: 0)
         var rewrite = FlowRewrite()
         var leaving = key
         if other.destination != arriving.source || other.destinationPort != arriving.sourcePort {
             rewrite.source = .init(address: other.destination, port: other.destinationPort)
-            leaving.source = other.destination
-            leaving.sourcePort = other.destinationPort
+            leaving.tuple.source = other.destination
+            leaving.tuple.sourcePort = other.destinationPort
         }
         if other.source != arriving.destination || other.sourcePort != arriving.destinationPort {
             rewrite.destination = .init(address: other.source, port: other.sourcePort)
-            leaving.destination = other.source
-            leaving.destinationPort = other.sourcePort
+            leaving.tuple.destination = other.source
+            leaving.tuple.destinationPort = other.sourcePort
         }
         return FlowDirection(key: key, rewrite: rewrite, egress: leaving)
     }

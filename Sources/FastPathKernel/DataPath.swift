@@ -287,9 +287,10 @@ extension DataPath {
             guard let value = try flows.lookup(key: raw, as: fp_flow.self) else { continue }
             let width = raw.family == 4 ? 4 : 16
             func address<T>(_ field: T) -> [UInt8] { withUnsafeBytes(of: field) { Array($0.suffix(width)) } }
-            let key = FlowKey(family: raw.family, proto: raw.proto, source: address(raw.src),
-                              destination: address(raw.dst), sourcePort: UInt16(bigEndian: raw.sport),
-                              destinationPort: UInt16(bigEndian: raw.dport), ingress: raw.ifindex)
+            let tuple = ConntrackTuple(family: raw.family, proto: raw.proto, source: address(raw.src),
+                                       destination: address(raw.dst), sourcePort: UInt16(bigEndian: raw.sport),
+                                       destinationPort: UInt16(bigEndian: raw.dport))
+            let key = FlowKey(tuple, ingress: raw.ifindex)
             var rewrite = FlowRewrite()
             if value.flags & FP_FLOW_SNAT != 0 {
                 rewrite.source = .init(address: address(value.nat_src), port: UInt16(bigEndian: value.nat_sport))
@@ -305,13 +306,13 @@ extension DataPath {
     /// The `fp_flows` key of a flow direction, as the programs build it.
     public static func flowKey(_ key: FlowKey) -> fp_flow_key {
         var raw = fp_flow_key()
-        raw.src = addressKey(key.source).addr
-        raw.dst = addressKey(key.destination).addr
-        raw.sport = key.sourcePort.bigEndian
-        raw.dport = key.destinationPort.bigEndian
+        raw.src = addressKey(key.tuple.source).addr
+        raw.dst = addressKey(key.tuple.destination).addr
+        raw.sport = key.tuple.sourcePort.bigEndian
+        raw.dport = key.tuple.destinationPort.bigEndian
         raw.ifindex = key.ingress
-        raw.proto = key.proto
-        raw.family = key.family
+        raw.proto = key.tuple.proto
+        raw.family = key.tuple.family
         return raw
     }
 }

@@ -47,8 +47,8 @@ extension RouterFrames {
     }
 
     func key(of frame: TestFrame, ingress: UInt32) -> FlowKey {
-        FlowKey(family: frame.family == .ipv4 ? 4 : 6, proto: frame.protocolNumber, source: frame.src,
-                destination: frame.dst, sourcePort: frame.sourcePort, destinationPort: frame.destinationPort,
+        FlowKey(ConntrackTuple(family: frame.family == .ipv4 ? 4 : 6, proto: frame.protocolNumber, source: frame.src,
+                               destination: frame.dst, sourcePort: frame.sourcePort, destinationPort: frame.destinationPort),
                 ingress: ingress)
     }
 }

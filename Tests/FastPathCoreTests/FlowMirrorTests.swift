@@ -24,8 +24,8 @@ final class FlowMirrorTests: XCTestCase {
 
     func key(_ source: [UInt8], _ sourcePort: UInt16, _ destination: [UInt8], _ destinationPort: UInt16,
              proto: UInt8 = 6) -> FlowKey {
-        FlowKey(family: 4, proto: proto, source: source, destination: destination, sourcePort: sourcePort,
-                destinationPort: destinationPort, ingress: 0)
+        FlowKey(ConntrackTuple(family: 4, proto: proto, source: source, destination: destination,
+                               sourcePort: sourcePort, destinationPort: destinationPort), ingress: 0)
     }
 
     func testEligibility() {
