@@ -66,9 +66,16 @@ mkdir -p "$WORK/bin" "$WORK/run"
 CALLS=$WORK/calls
 export CALLS
 
+# `check` fails like the real one when FAKE_CHECK_FAILS=1.
 cat >"$WORK/bin/fastpath" <<'EOF'
 #!/bin/sh
 echo "fastpath $*" >>"$CALLS"
+if [ "$1" = check ] && [ "${FAKE_CHECK_FAILS:-0}" = 1 ]; then
+	echo "/etc/config/fastpath:3: @globals[0]: option 'enabled': invalid value 'maybe'" >&2
+	exit 1
+fi
+[ "$1" = check ] && echo ok
+exit 0
 EOF
 chmod +x "$WORK/bin/fastpath"
 
@@ -80,8 +87,14 @@ shift 2
 
 record() { printf '%s\n' "$*" >>"$CALLS"; }
 
-# /lib/functions.sh: options come from UCI_<section>_<option> variables.
+# /lib/functions.sh: the sections of a type are listed in UCI_SECTIONS_<type>
+# (default: one named after the type), options in UCI_<section>_<option>.
 config_load() { record "config_load $*"; }
+config_foreach() {
+	_callback=$1
+	eval "_sections=\${UCI_SECTIONS_${2}-$2}"
+	for _section in $_sections; do "$_callback" "$_section"; done
+}
 config_get_bool() {
 	eval "_raw=\${UCI_${2}_${3}-}"
 	case "$_raw" in
@@ -93,9 +106,18 @@ config_get_bool() {
 }
 
 # procd.sh
-procd_open_service() { record "procd_open_service $*"; }
-procd_close_service() { service_triggers; record "procd_close_service $*"; }
-procd_open_instance() { record "procd_open_instance $*"; }
+# A service set without instances stops the running one (FAKE_DAEMON_EXITS=1:
+# it exits on the SIGTERM) and, unlike `service delete`, keeps the triggers.
+procd_open_service() { INSTANCES=0; record "procd_open_service $*"; }
+procd_close_service() {
+	service_triggers
+	record "procd_close_service $*"
+	if [ "$INSTANCES" = 0 ] && [ "${FAKE_DAEMON_EXITS:-0}" = 1 ] && [ -n "${FAKE_DAEMON_PID:-}" ]; then
+		kill "$FAKE_DAEMON_PID" 2>/dev/null
+		rm -f "$RUN_DIR/fastpath.pid"
+	fi
+}
+procd_open_instance() { INSTANCES=$((INSTANCES + 1)); record "procd_open_instance $*"; }
 procd_set_param() { record "procd_set_param $*"; }
 procd_append_param() { record "procd_append_param $*"; }
 procd_close_instance() { record "procd_close_instance $*"; }
@@ -105,6 +127,9 @@ procd_add_reload_trigger() { record "procd_add_reload_trigger $*"; }
 procd_add_interface_trigger() { record "procd_add_interface_trigger $*"; }
 procd_add_reload_interface_trigger() { record "procd_add_reload_interface_trigger $*"; }
 procd_add_raw_trigger() { record "procd_add_raw_trigger $*"; }
+procd_add_validation() { record "procd_add_validation $*"; }
+uci_validate_section() { record "uci_validate_section $*"; }
+logger() { record "logger $* $(cat)"; }
 # procd sends SIGTERM; a well-behaved daemon detaches, removes its pidfile
 # and exits (FAKE_DAEMON_EXITS=1), a wedged one ignores it.
 procd_kill() {
@@ -187,26 +212,38 @@ stop_fake_daemon() {
 }
 
 # ---- start ------------------------------------------------------------------
-# The command line procd runs: the real binary path and the defaults, so it
-# doesn't depend on the test seam (PROG is only replaced for stop/reload).
-run_init start FAKE_PROG= FAKE_RUN_DIR=
+# The instance's command line (the binary replaced by the stand-in; the run
+# directory the router's).
+run_init start FAKE_RUN_DIR=
+check "start: the binary is /usr/sbin/fastpath" grep -qx 'PROG=/usr/sbin/fastpath' "$INIT"
 check "start: loads the fastpath config" has_call "config_load fastpath"
+check "start: checks the config with the daemon's parser first" \
+	test "$(call_line "fastpath check -c /etc/config/fastpath")" -gt 0 -a \
+	"$(call_line "procd_open_instance")" -gt "$(call_line "fastpath check")"
 check "start: one instance" has_call "procd_open_instance "
-check "start: command line is /usr/sbin/fastpath daemon --foreground" \
-	has_call "procd_set_param command /usr/sbin/fastpath daemon --foreground -c /etc/config/fastpath --run-dir /var/run/fastpath"
+check "start: command line is fastpath daemon --foreground" \
+	has_call "procd_set_param command $WORK/bin/fastpath daemon --foreground -c /etc/config/fastpath --run-dir /var/run/fastpath"
 check "start: respawn" has_call "procd_set_param respawn"
 check "start: stdout to the log" has_call "procd_set_param stdout 1"
 check "start: stderr to the log" has_call "procd_set_param stderr 1"
 check "start: instance closed" has_call "procd_close_instance "
 check "start: reload trigger on config fastpath" has_call "procd_add_reload_trigger fastpath"
-check "start: interface trigger reloads" \
-	has_call "procd_add_raw_trigger interface.* 2000 /etc/init.d/fastpath reload"
-check "start: interface trigger inside open/close trigger" sh -c '
-	o=$(grep -n "^procd_open_trigger" "$1" | head -n 1 | cut -d: -f1)
-	t=$(grep -n "^procd_add_raw_trigger" "$1" | cut -d: -f1)
-	c=$(grep -n "^procd_close_trigger" "$1" | tail -n 1 | cut -d: -f1)
-	[ -n "$o" ] && [ -n "$t" ] && [ -n "$c" ] && [ "$o" -lt "$t" ] && [ "$t" -lt "$c" ]' sh "$CALLS"
-check "start: runs no fastpath command itself" lacks_call "^fastpath "
+check "start: no trigger on every interface event" lacks_call "procd_add_raw_trigger"
+check "start: validation of both section types for procd" sh -c '
+	grep -qx "procd_add_validation validate_fastpath_globals" "$1" &&
+	grep -qx "procd_add_validation validate_fastpath_interface" "$1"' sh "$CALLS"
+check "start: starts no daemon nor detaches itself" sh -c '! grep -q -e "^fastpath daemon" -e "^fastpath detach" "$1"' sh "$CALLS"
+
+# The validation functions as procd calls them: every option the daemon knows, typed.
+check "validation: the globals' options" sh -c '
+	. "$1" >/dev/null 2>&1
+	uci_validate_section() { shift 3; for spec; do echo "${spec%%:*}"; done; }
+	[ "$(validate_fastpath_globals | tr "\n" " ")" = "enabled mode policy ipv4 ipv6 log_level max_flows valve_timeout disable_capability " ]' \
+	sh "$INIT"
+check "validation: the interface options" sh -c '
+	. "$1" >/dev/null 2>&1
+	uci_validate_section() { shift 3; for spec; do echo "${spec%%:*}"; done; }
+	[ "$(validate_fastpath_interface | tr "\n" " ")" = "device mode policy wan enabled " ]' sh "$INIT"
 
 run_init start UCI_globals_enabled=1
 check "start, enabled '1': instance" has_call "procd_open_instance "
@@ -214,7 +251,18 @@ check "start, enabled '1': instance" has_call "procd_open_instance "
 for value in 0 off no false; do
 	run_init start UCI_globals_enabled=$value
 	check "start, enabled '$value': no instance" lacks_call "procd_open_instance"
+	check "start, enabled '$value': no check" lacks_call "^fastpath check"
 done
+
+# An anonymous `config globals` is read as the daemon reads it.
+run_init start UCI_SECTIONS_globals=cfg01a2b3 UCI_cfg01a2b3_enabled=0
+check "start, anonymous globals with enabled '0': no instance" lacks_call "procd_open_instance"
+
+run_init start FAKE_CHECK_FAILS=1
+check "start, bad config: no instance (no respawn loop)" lacks_call "procd_open_instance"
+check "start, bad config: the error at file:line in the system log" \
+	has_call "logger -t fastpath -p daemon.err /etc/config/fastpath:3: @globals[0]: option 'enabled': invalid value 'maybe'"
+check "start, bad config: the error on stderr too" grep -q "/etc/config/fastpath:3:" "$WORK/out"
 
 # ---- reload -----------------------------------------------------------------
 start_fake_daemon
@@ -236,9 +284,12 @@ rm -f "$WORK/run/fastpath.pid"
 
 start_fake_daemon
 run_init reload UCI_globals_enabled=0 FAKE_DAEMON_EXITS=1 FAKE_DAEMON_PID="$DAEMON_PID"
-check "reload, enabled '0': stops the service" has_call "procd_kill fastpath"
-check "reload, enabled '0': detaches" has_call "fastpath detach -c /etc/config/fastpath --run-dir $WORK/run"
-check "reload, enabled '0': no reload, no instance" sh -c '! grep -q -e "^fastpath reload" -e "^procd_open_instance" "$1"' sh "$CALLS"
+check "reload, enabled '0': an empty service set, not a stop" sh -c '
+	grep -q "^procd_close_service set" "$1" && ! grep -q -e "^procd_kill" -e "^procd_open_instance" "$1"' sh "$CALLS"
+check "reload, enabled '0': the triggers stay" has_call "procd_add_reload_trigger fastpath"
+check "reload, enabled '0': detaches after the daemon left" \
+	test "$(call_line "procd_close_service")" -gt 0 -a "$(call_line "fastpath detach -c /etc/config/fastpath --run-dir $WORK/run")" -gt "$(call_line "procd_close_service")"
+check "reload, enabled '0': no reload" lacks_call "^fastpath reload"
 stop_fake_daemon
 
 # ---- stop -------------------------------------------------------------------
