@@ -19,6 +19,14 @@ public struct FileDescriptor: ~Copyable {
         return FileDescriptor(adopting: fd)
     }
 
+    /// A descriptor of its own for `borrowed`, which its owner (libbpf)
+    /// closes (`F_DUPFD_CLOEXEC`).
+    static func duplicate(_ borrowed: Int32, subject: String) throws(FastPathError) -> FileDescriptor {
+        let fd = fp_dup_cloexec(borrowed)
+        try check(fd, "duplicate descriptor", subject: subject)
+        return FileDescriptor(adopting: fd)
+    }
+
     /// Gives up ownership without closing; the caller now owns the number.
     public consuming func release() -> Int32 {
         let fd = rawValue

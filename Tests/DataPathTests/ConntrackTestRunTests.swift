@@ -165,7 +165,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         try leave(frame.bytes, on: lanIndex, from: wanIndex)
         XCTAssertEqual(try dataPath.recheckProof(listed)?.egress, wanIndex, "the first proof stays")
         try dataPath.setFamilies(ipv4: true, ipv6: true)
-        XCTAssertEqual(try dataPath.config.lookup(key: UInt32(0), as: fp_config.self)?.flags,
+        XCTAssertEqual(try dataPath.config.lookup(key: 0)?.flags,
                        FP_CONFIG_RECHECK | FP_CONFIG_IPV4 | FP_CONFIG_IPV6, "setting the families keeps lookups on")
         try dataPath.removeRecheck(listed)
         XCTAssertNil(try dataPath.recheckProof(listed))
@@ -286,7 +286,7 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         XCTAssertEqual(try run(frame.bytes, xdp: true).frame, frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
 
         let planted: MAC = [0x02, 0xca, 0xfe, 0x00, 0x00, 0x01]
-        var cached = try XCTUnwrap(try dataPath.flows.lookup(key: DataPath.flowKey(flow), as: fp_flow.self))
+        var cached = try XCTUnwrap(try dataPath.flows.lookup(key: DataPath.flowKey(flow)))
         XCTAssertEqual(cached.nh_flags & FP_NEXTHOP_VALID, FP_NEXTHOP_VALID)
         XCTAssertEqual(cached.nh_ifindex, wanIndex)
         cached.nh_dmac = (planted[0], planted[1], planted[2], planted[3], planted[4], planted[5])
