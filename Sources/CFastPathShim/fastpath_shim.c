@@ -74,6 +74,13 @@ int fp_close(int fd)
 	return close(fd) < 0 ? -errno : 0;
 }
 
+int fp_dup_cloexec(int fd)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	return copy < 0 ? -errno : copy;
+}
+
 long fp_read_file(const char *path, void *buf, size_t size)
 {
 	int fd = fp_open_readonly(path);

@@ -62,8 +62,6 @@ final class ConntrackMirror {
         adoptWhatAnEarlierDaemonAdmitted()
     }
 
-    var fileDescriptor: Int32 { monitor.fileDescriptor }
-    var firewallFileDescriptor: Int32 { firewall.fileDescriptor }
     var count: Int { admission.connectionCount }
     var interfaces: Set<UInt32> { admission.interfaces }
 

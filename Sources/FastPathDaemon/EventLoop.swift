@@ -7,21 +7,27 @@ extension Daemon {
         log.info("started (pid \(ProcessControl.pid)), config \(paths.config)")
         while true {
             if needsReconcile { reconcile() }
-            let ready: [Bool]
-            var descriptors = [monitor.fileDescriptor, signals.fileDescriptor, timer.fileDescriptor]
-            if let conntrack { descriptors += [conntrack.fileDescriptor, conntrack.firewallFileDescriptor] }
+            var poller = Poller()
+            poller.watch(monitor)
+            poller.watch(signals)
+            poller.watch(timer)
+            if let conntrack {
+                poller.watch(conntrack.monitor)
+                poller.watch(conntrack.firewall)
+            }
+            let ready: Poller.Readiness
             do {
-                ready = try Poller.wait(descriptors)
+                ready = try poller.wait()
             } catch {
                 log.error(error.description)
                 continue
             }
-            if ready[0] { receiveKernelEvents() }
-            if ready.count > 4 && ready[4] { conntrack?.receiveFirewallChanges() }
-            if ready.count > 3 && ready[3] { conntrack?.receive() }
-            if ready[2] && timer.consume() { runDueJobs() }
+            if ready.contains(monitor) { receiveKernelEvents() }
+            if let conntrack, ready.contains(conntrack.firewall) { conntrack.receiveFirewallChanges() }
+            if let conntrack, ready.contains(conntrack.monitor) { conntrack.receive() }
+            if ready.contains(timer) && timer.consume() { runDueJobs() }
             scheduleProofs()
-            if ready[1] {
+            if ready.contains(signals) {
                 for signal in signals.drain() {
                     switch signal {
                     case .hangup: reload()

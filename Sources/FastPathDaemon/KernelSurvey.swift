@@ -49,7 +49,7 @@ enum KernelSurvey {
             guard id != 0, let program = try? BPFProgram.open(id: id), program.name == name,
                   let maps = try? program.mapIDs() else { return nil }
             for mapID in maps {
-                guard let map = try? BPFMap.open(id: mapID), let current = ours[map.name] else { continue }
+                guard let map = try? BPFMapInfo(id: mapID), let current = ours[map.name] else { continue }
                 if current != mapID { return program }
             }
             return nil

@@ -15,7 +15,7 @@ public enum StatusReader {
         } catch {
             throw FastPathError("unreadable state: \(error.description)", subject: paths.stateFile)
         }
-        let stats = try BPFMap.openPinned(path: DataPath.pinPath(of: DataPath.statsMapName, in: paths.pinDirectory))
+        let stats = try DataPath.openPinnedStats(in: paths.pinDirectory)
         var interfaces: [InterfaceStatus] = []
         for interface in state.interfaces {
             var counters = InterfaceCounters()

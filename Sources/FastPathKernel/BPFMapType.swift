@@ -12,7 +12,7 @@ public struct BPFMapType: RawRepresentable, Equatable, Hashable, Sendable, Custo
     public static let devmap = BPFMapType(rawValue: 14)
     public static let devmapHash = BPFMapType(rawValue: 25)
 
-    /// Per-CPU maps hold one value per possible CPU (`lookupPerCPU`).
+    /// Per-CPU maps hold one value per possible CPU (`PerCPUBPFMap`).
     public var isPerCPU: Bool {
         self == .percpuHash || self == .percpuArray || self == .lruPercpuHash
             || rawValue == 21 /* PERCPU_CGROUP_STORAGE */

@@ -2,8 +2,8 @@ import CFastPathShim
 import CLibBPF
 
 /// A loaded BPF ELF object (`bpf_object`): opened and loaded on init,
-/// closed exactly once when the last reference goes (programs and maps taken
-/// from it keep it alive).
+/// closed exactly once when the last reference goes. Programs and maps
+/// taken from it hold descriptors of their own.
 public final class BPFObject {
     /// The object file it was loaded from.
     public let path: String
@@ -65,7 +65,6 @@ public final class BPFObject {
                     do {
                         if let pin = try BPFObject.bind(current, toPinIn: pinDirectory) { mismatched.append(pin) }
                     } catch {
-                        for pin in mismatched { _ = fp_close(pin.fd) }
                         bpf_object__close(object)
                         throw error
                     }
@@ -73,7 +72,6 @@ public final class BPFObject {
                 map = bpf_object__next_map(object, current)
             }
         }
-        defer { for pin in mismatched { _ = fp_close(pin.fd) } }
         fp_verifier_capture_begin()
         let rc = bpf_object__load(object)
         fp_verifier_capture_end()
@@ -107,12 +105,19 @@ public final class BPFObject {
     }
 
     /// A pinned map whose shape differs from the object's map of that name.
-    private struct MismatchedPin {
-        var path: String
-        var map: OpaquePointer
+    private final class MismatchedPin {
+        let path: String
+        let map: OpaquePointer
         /// The pinned map, open.
-        var fd: Int32
-        var sameLayout: Bool
+        let pinned: FileDescriptor
+        let sameLayout: Bool
+
+        init(path: String, map: OpaquePointer, pinned: consuming FileDescriptor, sameLayout: Bool) {
+            self.path = path
+            self.map = map
+            self.pinned = pinned
+            self.sameLayout = sameLayout
+        }
     }
 
     /// After the load: the object's map takes the pin's place, with the
@@ -121,7 +126,7 @@ public final class BPFObject {
         let name = String(cString: bpf_map__name(map))
         var carried: Int? = nil
         if pin.sameLayout {
-            let count = fp_map_copy(pin.fd, bpf_map__fd(map), bpf_map__key_size(map), bpf_map__value_size(map))
+            let count = fp_map_copy(pin.pinned.rawValue, bpf_map__fd(map), bpf_map__key_size(map), bpf_map__value_size(map))
             if count < 0 { throw FastPathError("carry the entries of the pinned map over", code: .errno(Int32(-count)), subject: pin.path) }
             carried = count
         }
@@ -142,25 +147,21 @@ public final class BPFObject {
     /// every devmap, so libbpf would refuse to reuse a pinned devmap.
     private static func bind(_ map: OpaquePointer, toPinIn directory: String) throws(FastPathError) -> MismatchedPin? {
         let pinPath = joinPath(directory, String(cString: bpf_map__name(map)))
-        let pinned = pinPath.withCString { bpf_obj_get($0) }
-        guard pinned >= 0 else {
+        guard let pinned = try? FileDescriptor.pinnedMap(at: pinPath) else {
             let rc = pinPath.withCString { bpf_map__set_pin_path(map, $0) }
             try check(rc, "set map pin path", subject: pinPath)
             return nil
         }
-        var id: UInt32 = 0, type: UInt32 = 0, keySize: UInt32 = 0, valueSize: UInt32 = 0, maxEntries: UInt32 = 0
-        _ = withCharBuffer(count: 16) { name in
-            _ = fp_map_info(pinned, &id, &type, &keySize, &valueSize, &maxEntries, name)
-        }
-        let sameLayout = type == bpf_map__type(map).rawValue && keySize == bpf_map__key_size(map)
-            && valueSize == bpf_map__value_size(map)
-        guard sameLayout, maxEntries == bpf_map__max_entries(map) else {
+        let info = try? BPFMapInfo(of: pinned, label: pinPath)
+        let type = info?.type.rawValue ?? 0
+        let sameLayout = type == bpf_map__type(map).rawValue && info?.keySize == Int(bpf_map__key_size(map))
+            && info?.valueSize == Int(bpf_map__value_size(map))
+        guard sameLayout, info?.maxEntries == bpf_map__max_entries(map) else {
             let perCPU = [BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH].map { $0.rawValue }.contains(type)
             let copyable = sameLayout && !perCPU && type != BPF_MAP_TYPE_DEVMAP_HASH.rawValue
-            return MismatchedPin(path: pinPath, map: map, fd: pinned, sameLayout: copyable)
+            return MismatchedPin(path: pinPath, map: map, pinned: pinned, sameLayout: copyable)
         }
-        defer { _ = fp_close(pinned) }
-        try check(bpf_map__reuse_fd(map, pinned), "reuse pinned map", subject: pinPath)
+        try check(bpf_map__reuse_fd(map, pinned.rawValue), "reuse pinned map", subject: pinPath)
         try check(pinPath.withCString { bpf_map__set_pin_path(map, $0) }, "set map pin path", subject: pinPath)
         return nil
     }
@@ -170,13 +171,25 @@ public final class BPFObject {
         guard let program = name.withCString({ bpf_object__find_program_by_name(object, $0) }) else {
             throw FastPathError("no BPF program named \(name)", code: .errno(ENOENT), subject: path)
         }
-        return try BPFProgram(objectFD: bpf_program__fd(program), from: self, label: name)
+        return try BPFProgram(FileDescriptor.duplicate(bpf_program__fd(program), subject: name), label: name)
     }
 
-    /// The map named `name` (e.g. `FP_MAP_STATS`).
-    public func map(named name: String) throws(FastPathError) -> BPFMap {
-        let map = try findMap(name)
-        return try BPFMap(objectFD: bpf_map__fd(map), from: self, label: name)
+    /// The map named `name` (e.g. `FP_MAP_FLOWS`); throws unless its keys
+    /// and values are `Key` and `Value` in size.
+    public func map<Key, Value>(named name: String) throws(FastPathError) -> BPFMap<Key, Value> {
+        try BPFMap(mapDescriptor(name), label: name)
+    }
+
+    /// The per-CPU map named `name` (e.g. `FP_MAP_STATS`).
+    public func perCPUMap<Key, Value>(named name: String) throws(FastPathError) -> PerCPUBPFMap<Key, Value> {
+        try PerCPUBPFMap(mapDescriptor(name), label: name)
+    }
+
+    private func mapDescriptor(_ name: String) throws(FastPathError) -> FileDescriptor {
+        guard let map = name.withCString({ bpf_object__find_map_by_name(object, $0) }) else {
+            throw FastPathError("no BPF map named \(name)", code: .errno(ENOENT), subject: path)
+        }
+        return try FileDescriptor.duplicate(bpf_map__fd(map), subject: name)
     }
 
     /// Names of the programs in the object.
@@ -199,12 +212,5 @@ public final class BPFObject {
             map = bpf_object__next_map(object, current)
         }
         return names
-    }
-
-    private func findMap(_ name: String) throws(FastPathError) -> OpaquePointer {
-        guard let map = name.withCString({ bpf_object__find_map_by_name(object, $0) }) else {
-            throw FastPathError("no BPF map named \(name)", code: .errno(ENOENT), subject: path)
-        }
-        return map
     }
 }

@@ -8,7 +8,7 @@ import FastPathCore
 /// Two libnl `NETLINK_NETFILTER` sockets, both bound to the network
 /// namespace of the thread that creates the monitor: a non-blocking one
 /// subscribed to NFNLGRP_CONNTRACK_NEW, _UPDATE and _DESTROY (its
-/// `fileDescriptor` goes into the daemon's `poll`), and a blocking one for
+/// the daemon's `Poller` watches it), and a blocking one for
 /// dumps. Nothing is cached: every message is parsed into a transient
 /// libnl `nfnl_ct`, converted and freed.
 ///
@@ -17,7 +17,7 @@ import FastPathCore
 /// carry both tuples (the reply tuple with the NAT the kernel chose), the
 /// status bits and the id; NEW and UPDATE also carry the timeout and the TCP
 /// state, DESTROY does not.
-public final class ConntrackMonitor {
+public final class ConntrackMonitor: Pollable {
     private let events: NetlinkSocket
     private let dumps: NetlinkSocket
     private let sink: ConntrackEventSink
@@ -30,8 +30,8 @@ public final class ConntrackMonitor {
     /// readable; the next `poll` returns at once).
     public var maximumDatagramsPerReceive = 256
 
-    /// The event socket's descriptor, for `poll` (`POLLIN`).
-    public var fileDescriptor: Int32 { events.fileDescriptor }
+    /// The event socket: readable when notifications are pending.
+    public var pollDescriptor: PollDescriptor { PollDescriptor(events.fileDescriptor) }
 
     /// Subscribes to conntrack events in the calling thread's network
     /// namespace. `receiveBufferSize` is set with SO_RCVBUFFORCE (it may

@@ -13,16 +13,19 @@ public final class DataPath {
     public let tc: BPFProgram
     /// Clsact egress: stamps fp_rechecks (policy conntrack, after a ruleset change).
     public let tcEgress: BPFProgram
-    public let config: BPFMap
+    public let config: BPFMap<UInt32, fp_config>
     /// `fp_ifaces` (indexed by ifindex) and `fp_ifaces_high` (the rest).
-    public let interfaces: BPFMap
-    public let interfacesHigh: BPFMap
-    public let stats: BPFMap
-    public let devmap: BPFMap
-    public let vlans: BPFMap
-    public let localAddresses: BPFMap
-    public let flows: BPFMap
-    public let rechecks: BPFMap
+    public let interfaces: BPFMap<UInt32, fp_iface>
+    public let interfacesHigh: BPFMap<UInt32, fp_iface>
+    public let stats: StatsMap
+    public let devmap: BPFMap<UInt32, fp_devmap_val>
+    public let vlans: BPFMap<fp_vlan_key, fp_vlan_val>
+    public let localAddresses: BPFMap<fp_addr, UInt32>
+    public let flows: BPFMap<fp_flow_key, fp_flow>
+    public let rechecks: BPFMap<fp_flow_key, fp_recheck>
+
+    /// `fp_stats`: per-CPU counters by interface slot.
+    public typealias StatsMap = PerCPUBPFMap<UInt32, fp_stats>
 
     /// Loads `objectPath` (e.g. `/usr/lib/fastpath/fastpath.o`) with every
     /// optional capability the kernel allows except `turnedOff`; `maxFlows`
@@ -42,7 +45,7 @@ public final class DataPath {
         config = try object.map(named: FP_MAP_CONFIG)
         interfaces = try object.map(named: FP_MAP_IFACES)
         interfacesHigh = try object.map(named: FP_MAP_IFACES_HIGH)
-        stats = try object.map(named: FP_MAP_STATS)
+        stats = try object.perCPUMap(named: FP_MAP_STATS)
         devmap = try object.map(named: FP_MAP_DEVMAP)
         vlans = try object.map(named: FP_MAP_VLANS)
         localAddresses = try object.map(named: FP_MAP_LOCAL_ADDRS)
@@ -53,7 +56,8 @@ public final class DataPath {
     /// The kernel id of each pinned map, by name.
     public var pinnedMapIDs: [String: UInt32] {
         var ids: [String: UInt32] = [:]
-        for map in [config, interfaces, interfacesHigh, stats, devmap, vlans, localAddresses, flows, rechecks] {
+        for map in [config.info, interfaces.info, interfacesHigh.info, stats.info, devmap.info, vlans.info,
+                    localAddresses.info, flows.info, rechecks.info] {
             ids[map.name] = map.id
         }
         return ids
@@ -74,9 +78,9 @@ public final class DataPath {
 
     /// The runtime config as the programs see it; every change rewrites it whole.
     private func updateConfig(_ change: (inout fp_config) -> Void) throws(FastPathError) {
-        var value = try config.lookup(key: UInt32(0), as: fp_config.self) ?? fp_config()
+        var value = try config.lookup(key: 0) ?? fp_config()
         change(&value)
-        try config.update(key: UInt32(0), value: value)
+        try config.update(key: 0, value: value)
     }
 
     /// Writes the settings (`fp_config`'s families and valve time).
@@ -90,7 +94,7 @@ public final class DataPath {
 
     /// The settings in `fp_config` now (nil: never written).
     public func settings() throws(FastPathError) -> DataPathSettings? {
-        guard let value = try config.lookup(key: UInt32(0), as: fp_config.self) else { return nil }
+        guard let value = try config.lookup(key: 0) else { return nil }
         return DataPathSettings(ipv4: value.flags & FP_CONFIG_IPV4 != 0, ipv6: value.flags & FP_CONFIG_IPV6 != 0,
                                 valveMilliseconds: value.valve_ns / 1_000_000)
     }
@@ -134,7 +138,7 @@ public final class DataPath {
     @discardableResult
     public func removeInterface(ifindex: UInt32) throws(FastPathError) -> Bool {
         guard ifindex < FP_IFACE_INDEXED else { return try interfacesHigh.delete(key: ifindex) }
-        guard let value = try interfaces.lookup(key: ifindex, as: fp_iface.self), value.slot != 0 else { return false }
+        guard let value = try interfaces.lookup(key: ifindex), value.slot != 0 else { return false }
         try interfaces.update(key: ifindex, value: fp_iface())
         return true
     }
@@ -146,11 +150,11 @@ public final class DataPath {
             return InterfaceEntry(mac: mac, slot: value.slot, flags: UInt32(value.flags))
         }
         var entries: [(ifindex: UInt32, entry: InterfaceEntry)] = []
-        for (index, value) in try interfaces.arrayValues(as: fp_iface.self).enumerated() where value.slot != 0 {
+        for (index, value) in try interfaces.arrayValues().enumerated() where value.slot != 0 {
             entries.append((UInt32(index), entry(value)))
         }
-        for ifindex in try interfacesHigh.keys(as: UInt32.self) {
-            if let value = try interfacesHigh.lookup(key: ifindex, as: fp_iface.self) { entries.append((ifindex, entry(value))) }
+        for ifindex in try interfacesHigh.keys() {
+            if let value = try interfacesHigh.lookup(key: ifindex) { entries.append((ifindex, entry(value))) }
         }
         return entries
     }
@@ -169,7 +173,7 @@ public final class DataPath {
     }
 
     public func redirectTargets() throws(FastPathError) -> [UInt32] {
-        try devmap.keys(as: UInt32.self)
+        try devmap.keys()
     }
 
     // MARK: VLANs and local addresses
@@ -206,17 +210,20 @@ public final class DataPath {
         try DataPath.counters(in: stats, slot: slot)
     }
 
-    /// Counters from an `fp_stats` map opened on its own (e.g. a pin).
-    public static func counters(in stats: BPFMap, slot: UInt32) throws(FastPathError) -> InterfaceCounters {
-        InterfaceCounters(summing: try stats.lookupPerCPU(key: slot, as: fp_stats.self))
+    /// Counters from an `fp_stats` map opened on its own (`openPinnedStats`).
+    public static func counters(in stats: StatsMap, slot: UInt32) throws(FastPathError) -> InterfaceCounters {
+        InterfaceCounters(summing: try stats.lookup(key: slot))
+    }
+
+    /// The `fp_stats` map pinned by a daemon that used `pinDirectory`.
+    public static func openPinnedStats(in pinDirectory: String) throws(FastPathError) -> StatsMap {
+        try StatsMap(pinnedAt: pinPath(of: FP_MAP_STATS, in: pinDirectory))
     }
 
     /// The path of a map pinned by a daemon that used `pinDirectory`.
     public static func pinPath(of map: String, in pinDirectory: String) -> String {
         joinPath(pinDirectory, map)
     }
-
-    public static var statsMapName: String { FP_MAP_STATS }
 }
 
 // MARK: flows (fp_flows, policy conntrack)
@@ -252,7 +259,7 @@ extension DataPath {
 
     /// What the programs recorded for a mirrored direction (nil: not mirrored).
     public func flowActivity(_ key: FlowKey) throws(FastPathError) -> FlowActivity? {
-        guard let value = try flows.lookup(key: DataPath.flowKey(key), as: fp_flow.self) else { return nil }
+        guard let value = try flows.lookup(key: DataPath.flowKey(key)) else { return nil }
         return FlowActivity(lastSeenNanoseconds: value.last_seen_ns, packets: value.packets, bytes: value.bytes)
     }
 
@@ -262,11 +269,11 @@ extension DataPath {
     }
 
     /// Deletes every entry of a map keyed by `fp_flow_key` except `keep`.
-    static func prune(_ map: BPFMap, keeping keep: [FlowKey]) throws(FastPathError) -> Int {
+    static func prune<Value>(_ map: BPFMap<fp_flow_key, Value>, keeping keep: [FlowKey]) throws(FastPathError) -> Int {
         var wanted: Set<[UInt8]> = []
         for key in keep { wanted.insert(DataPath.bytes(of: DataPath.flowKey(key))) }
         var removed = 0
-        for raw in try map.keys(as: fp_flow_key.self) where !wanted.contains(DataPath.bytes(of: raw)) {
+        for raw in try map.keys() where !wanted.contains(DataPath.bytes(of: raw)) {
             if try map.delete(key: raw) { removed += 1 }
         }
         return removed
@@ -277,14 +284,14 @@ extension DataPath {
     }
 
     public func flowCount() throws(FastPathError) -> Int {
-        try flows.keys(as: fp_flow_key.self).count
+        try flows.keys().count
     }
 
     /// Every direction in `fp_flows`, with its translation.
     public func flowEntries() throws(FastPathError) -> [(key: FlowKey, rewrite: FlowRewrite)] {
         var entries: [(key: FlowKey, rewrite: FlowRewrite)] = []
-        for raw in try flows.keys(as: fp_flow_key.self) {
-            guard let value = try flows.lookup(key: raw, as: fp_flow.self) else { continue }
+        for raw in try flows.keys() {
+            guard let value = try flows.lookup(key: raw) else { continue }
             let width = raw.family == 4 ? 4 : 16
             func address<T>(_ field: T) -> [UInt8] { withUnsafeBytes(of: field) { Array($0.suffix(width)) } }
             let tuple = ConntrackTuple(family: raw.family, proto: raw.proto, source: address(raw.src),
@@ -333,7 +340,7 @@ extension DataPath {
     /// How the kernel forwarded a packet of `leaving` since it was listed;
     /// nil while none did or when it is not listed.
     public func recheckProof(_ leaving: FlowKey) throws(FastPathError) -> Admission.Proof? {
-        guard let value = try rechecks.lookup(key: DataPath.flowKey(leaving), as: fp_recheck.self),
+        guard let value = try rechecks.lookup(key: DataPath.flowKey(leaving)),
               value.seen_ns != 0 else { return nil }
         return Admission.Proof(ingress: value.ingress, egress: value.egress, mark: value.mark)
     }
@@ -357,7 +364,7 @@ extension DataPath {
     /// the maps, so a restarted daemon can tell whether the firewall changed
     /// while no daemon watched.
     public func admittedRulesetGeneration() throws(FastPathError) -> UInt32? {
-        guard let value = try config.lookup(key: UInt32(0), as: fp_config.self),
+        guard let value = try config.lookup(key: 0),
               value.flags & FP_CONFIG_NFT_GEN != 0 else { return nil }
         return value.nft_gen
     }

@@ -1,14 +1,14 @@
 import CFastPathShim
 
-/// Owns one file descriptor and closes it exactly once, in `deinit`
-/// (or hands it over with `release()`).
+/// Owns one file descriptor and closes it exactly once, in `deinit`. Its
+/// number stays inside FastPathKernel.
 @frozen
 public struct FileDescriptor: ~Copyable {
     /// The descriptor number; valid while this owner lives.
-    public let rawValue: Int32
+    let rawValue: Int32
 
     /// Takes ownership of an open descriptor.
-    public init(adopting rawValue: Int32) {
+    init(adopting rawValue: Int32) {
         self.rawValue = rawValue
     }
 
@@ -19,11 +19,12 @@ public struct FileDescriptor: ~Copyable {
         return FileDescriptor(adopting: fd)
     }
 
-    /// Gives up ownership without closing; the caller now owns the number.
-    public consuming func release() -> Int32 {
-        let fd = rawValue
-        discard self
-        return fd
+    /// A descriptor of its own for `borrowed`, which its owner (libbpf)
+    /// closes (`F_DUPFD_CLOEXEC`).
+    static func duplicate(_ borrowed: Int32, subject: String) throws(FastPathError) -> FileDescriptor {
+        let fd = fp_dup_cloexec(borrowed)
+        try check(fd, "duplicate descriptor", subject: subject)
+        return FileDescriptor(adopting: fd)
     }
 
     deinit {

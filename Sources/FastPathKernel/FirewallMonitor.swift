@@ -12,13 +12,13 @@ import CNetlink
 /// Two `NETLINK_NETFILTER` sockets in the namespace of the thread that
 /// creates the monitor: a non-blocking one for the notifications, and one
 /// for `NFT_MSG_GETGEN` requests. Nothing is parsed beyond the generation.
-public final class FirewallMonitor {
+public final class FirewallMonitor: Pollable {
     private let events: NetlinkSocket
     private let queries: NetlinkSocket
     private let watcher = GenerationWatcher()
 
-    /// The event socket's descriptor, for `poll` (`POLLIN`).
-    public var fileDescriptor: Int32 { events.fileDescriptor }
+    /// The event socket: readable when notifications are pending.
+    public var pollDescriptor: PollDescriptor { PollDescriptor(events.fileDescriptor) }
 
     public init() throws(FastPathError) {
         let events = try NetlinkSocket.subscribed(protocol: NETLINK_NETFILTER, groups: [NFNLGRP_NFTABLES.rawValue],

@@ -7,7 +7,7 @@ import CNetlink
 ///
 /// Two libnl sockets, both bound to the network namespace of the thread that
 /// creates the monitor: a non-blocking one subscribed to the multicast groups
-/// (its `fileDescriptor` goes into the daemon's `poll`), and a blocking one
+/// (the daemon's `Poller` watches it), and a blocking one
 /// for dumps.
 ///
 /// Memory: nothing is cached. Dumps are streamed (`RTM_GET* NLM_F_DUMP`,
@@ -18,7 +18,7 @@ import CNetlink
 /// and `dumpAll` hand each event over as it is parsed, so a caller that
 /// reduces routes to their distinct next hops keeps RSS flat even with a full
 /// BGP table; the array forms collect, which costs ~200 bytes per route kept.
-public final class RouteNetlinkMonitor {
+public final class RouteNetlinkMonitor: Pollable {
     private let events: NetlinkSocket
     private let dumps: NetlinkSocket
     private let sink: KernelEventSink
@@ -37,8 +37,8 @@ public final class RouteNetlinkMonitor {
         set { sink.routesWithGatewayOnly = newValue }
     }
 
-    /// The event socket's descriptor, for `poll` (`POLLIN`).
-    public var fileDescriptor: Int32 { events.fileDescriptor }
+    /// The event socket: readable when notifications are pending.
+    public var pollDescriptor: PollDescriptor { PollDescriptor(events.fileDescriptor) }
 
     /// Subscribes to RTNLGRP_LINK, IPV4/IPV6_IFADDR, IPV4/IPV6_ROUTE and NEIGH
     /// in the calling thread's network namespace. `receiveBufferSize` is set

@@ -37,7 +37,7 @@ public struct TCAttachment: Equatable {
             try check(created, "create clsact qdisc", subject: interfaceLabel(ifindex))
         }
         var id: UInt32 = 0
-        let rc = fp_tc_attach(ifi, hook.flag, program.fd, handle, priority, replace ? 1 : 0, &id)
+        let rc = fp_tc_attach(ifi, hook.flag, program.descriptor.rawValue, handle, priority, replace ? 1 : 0, &id)
         try check(rc, "attach TC program \(program.name) at \(hook.label)", subject: interfaceLabel(ifindex),
                   hint: rc == -EEXIST ? "fastpath's filter slot is taken: detach first or attach with replace" : nil)
         return TCAttachment(ifindex: ifindex, hook: hook, programID: id, createdQdisc: created >= 0)

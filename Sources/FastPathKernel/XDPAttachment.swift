@@ -48,9 +48,9 @@ public struct XDPAttachment: Equatable {
         case .failIfAttached: flags |= FP_XDP_FLAGS_UPDATE_IF_NOEXIST
         case .replaceOnly(let old):
             flags |= FP_XDP_FLAGS_REPLACE
-            oldFD = old.fd
+            oldFD = old.descriptor.rawValue
         }
-        let rc = fp_xdp_attach(Int32(bitPattern: ifindex), program.fd, flags, oldFD)
+        let rc = fp_xdp_attach(Int32(bitPattern: ifindex), program.descriptor.rawValue, flags, oldFD)
         if rc < 0 {
             var hint: String? = nil
             if rc == -EOPNOTSUPP && mode == .native { hint = "the driver has no native XDP: use generic or tc" }
@@ -75,7 +75,7 @@ public struct XDPAttachment: Equatable {
     public static func detach(ifindex: UInt32, mode: XDPMode, expected: BPFProgram? = nil) throws(FastPathError) {
         var flags = mode.flag
         if expected != nil { flags |= FP_XDP_FLAGS_REPLACE }
-        let rc = fp_xdp_detach(Int32(bitPattern: ifindex), flags, expected?.fd ?? -1)
+        let rc = fp_xdp_detach(Int32(bitPattern: ifindex), flags, expected?.descriptor.rawValue ?? -1)
         try check(rc, "detach XDP program (\(mode.rawValue) mode)", subject: interfaceLabel(ifindex),
                   hint: rc == -EEXIST ? "a different program is attached than expected" : nil)
     }

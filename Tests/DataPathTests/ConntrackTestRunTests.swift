@@ -73,7 +73,7 @@ class ConntrackTestRunTests: RouterTestRunFixture {
         try leave(frame.bytes, on: lanIndex, from: wanIndex)
         XCTAssertEqual(try dataPath.recheckProof(listed)?.egress, wanIndex, "the first proof stays")
         try dataPath.apply(DataPath.testSettings)
-        XCTAssertEqual(try dataPath.config.lookup(key: UInt32(0), as: fp_config.self)?.flags,
+        XCTAssertEqual(try dataPath.config.lookup(key: 0)?.flags,
                        FP_CONFIG_RECHECK | FP_CONFIG_IPV4 | FP_CONFIG_IPV6, "applying the settings keeps lookups on")
         XCTAssertEqual(try dataPath.settings(), DataPath.testSettings)
         try dataPath.removeRecheck(listed)
@@ -195,7 +195,7 @@ class ConntrackTestRunTests: RouterTestRunFixture {
         XCTAssertEqual(try run(.xdp, frame.bytes).frame, frame.forwarded(dstMAC: h2MAC, srcMAC: wanMAC))
 
         let planted: MAC = [0x02, 0xca, 0xfe, 0x00, 0x00, 0x01]
-        var cached = try XCTUnwrap(try dataPath.flows.lookup(key: DataPath.flowKey(flow), as: fp_flow.self))
+        var cached = try XCTUnwrap(try dataPath.flows.lookup(key: DataPath.flowKey(flow)))
         XCTAssertEqual(cached.nh_flags & FP_NEXTHOP_VALID, FP_NEXTHOP_VALID)
         XCTAssertEqual(cached.nh_ifindex, wanIndex)
         cached.nh_dmac = (planted[0], planted[1], planted[2], planted[3], planted[4], planted[5])

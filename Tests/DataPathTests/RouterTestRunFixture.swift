@@ -2,7 +2,7 @@ import XCTest
 import CFastPathShim
 import CLibBPF
 import FastPathCore
-import FastPathKernel
+@testable import FastPathKernel
 
 /// The base of the safety-check test classes (no tests of its own): a fresh
 /// namespace lab and data path for each test, both router ports in policy
@@ -132,7 +132,7 @@ class RouterTestRunFixture: XCTestCase, RouterFrames {
                     options.ctx_in = UnsafeRawPointer(ctx)
                     options.ctx_size_in = UInt32(MemoryLayout<__sk_buff>.size)
                     options.repeat = 1
-                    return bpf_prog_test_run_opts(dataPath.tc.fd, &options)
+                    return bpf_prog_test_run_opts(dataPath.tc.descriptor.rawValue, &options)
                 }
             }
         }

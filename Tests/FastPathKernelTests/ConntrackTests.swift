@@ -1,6 +1,6 @@
 import CFastPathShim
 import FastPathCore
-import FastPathKernel
+@testable import FastPathKernel
 import Foundation
 import XCTest
 import LabSupport
@@ -164,7 +164,7 @@ final class ConntrackTests: XCTestCase {
 
     func testEventsReportNewAssuredUpdateAndDestroy() throws {
         let monitor = try inRouter { () throws(FastPathError) in try ConntrackMonitor() }
-        XCTAssertGreaterThan(monitor.fileDescriptor, 2)
+        XCTAssertGreaterThan(monitor.pollDescriptor.rawValue, 2)
         XCTAssertGreaterThan(monitor.receiveBufferSize, 1 << 20)
         XCTAssertTrue(try monitor.receive().isEmpty, "nothing pending yet")
         try startServers()
@@ -242,7 +242,9 @@ final class ConntrackTests: XCTestCase {
         var seen: [ConntrackEvent] = []
         let deadline = Date().addingTimeInterval(2)
         while !seen.contains(.overflow) && Date() < deadline {
-            if fp_poll_readable(monitor.fileDescriptor, 100) > 0 { seen += try monitor.receive() }
+            var poller = Poller()
+            poller.watch(monitor)
+            if try poller.wait(timeoutMilliseconds: 100).contains(monitor) { seen += try monitor.receive() }
         }
         XCTAssertTrue(seen.contains(.overflow), "saw \(seen.count) events, no overflow")
         // After an overflow the socket keeps working, and a dump has the flows

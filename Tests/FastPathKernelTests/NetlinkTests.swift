@@ -1,6 +1,6 @@
 import CFastPathShim
 import FastPathCore
-import FastPathKernel
+@testable import FastPathKernel
 import Foundation
 import XCTest
 import LabSupport
@@ -32,7 +32,7 @@ final class NetlinkTests: XCTestCase {
 
     func testMonitorReportsChangesAsTheyHappen() throws {
         let monitor = try inNamespace { () throws(FastPathError) in try RouteNetlinkMonitor() }
-        XCTAssertGreaterThan(monitor.fileDescriptor, 2)
+        XCTAssertGreaterThan(monitor.pollDescriptor.rawValue, 2)
         XCTAssertTrue(try monitor.receive().isEmpty, "nothing pending in a fresh namespace")
 
         try ip("link", "add", "name", "fpa", "mtu", "1400", "type", "veth", "peer", "name", "fpb")

@@ -1,5 +1,5 @@
 import CTestSupport
-import FastPathKernel
+@testable import FastPathKernel
 import Glibc
 
 /// XDP program return codes (`enum xdp_action`).
@@ -51,7 +51,7 @@ extension BPFProgram {
         let capacity = UInt32(output.count)
         let rc = input.withUnsafeBytes { inBytes in
             output.withUnsafeMutableBytes { outBytes in
-                fp_test_run_xdp(fd, inBytes.baseAddress, UInt32(inBytes.count), UInt32(metadata.count),
+                fp_test_run_xdp(descriptor.rawValue, inBytes.baseAddress, UInt32(inBytes.count), UInt32(metadata.count),
                                 ingressIfindex, `repeat`, outBytes.baseAddress, capacity,
                                 &outLength, &metaLength, &retval, &duration)
             }
@@ -84,7 +84,7 @@ extension BPFProgram {
         let capacity = UInt32(output.count)
         let rc = frame.withUnsafeBytes { inBytes in
             output.withUnsafeMutableBytes { outBytes in
-                fp_test_run_skb(fd, inBytes.baseAddress, UInt32(inBytes.count), deviceIfindex ?? ingressIfindex, ingressIfindex,
+                fp_test_run_skb(descriptor.rawValue, inBytes.baseAddress, UInt32(inBytes.count), deviceIfindex ?? ingressIfindex, ingressIfindex,
                                 `repeat`, outBytes.baseAddress, capacity, &outLength, &retval, &duration)
             }
         }

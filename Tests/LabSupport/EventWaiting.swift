@@ -1,14 +1,10 @@
 import Foundation
 import XCTest
 import FastPathKernel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A monitor the tests can wait on: the netlink event sources of the kernel layer.
-public protocol PollableEventSource {
+public protocol PollableEventSource: Pollable {
     associatedtype Event
-    var fileDescriptor: Int32 { get }
     func receive() throws(FastPathError) -> [Event]
 }
 
@@ -25,8 +21,9 @@ public func waitFor<Source: PollableEventSource>(_ source: Source, timeout: Time
     while true {
         let remaining = deadline.timeIntervalSinceNow
         if remaining <= 0 { break }
-        var entry = pollfd(fd: source.fileDescriptor, events: Int16(POLLIN), revents: 0)
-        if poll(&entry, 1, Int32(remaining * 1000) + 1) > 0 {
+        var poller = Poller()
+        poller.watch(source)
+        if try poller.wait(timeoutMilliseconds: Int32(remaining * 1000) + 1).contains(source) {
             let events = try source.receive()
             seen += events
             if events.contains(where: match) { return seen }

@@ -1,6 +1,6 @@
 import CTestSupport
 import Glibc
-import FastPathKernel
+@testable import FastPathKernel
 
 /// An open network namespace (an fd on its nsfs file). `setns` changes the
 /// namespace of the calling thread only: keep namespace-switching code on

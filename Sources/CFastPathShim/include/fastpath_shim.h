@@ -35,6 +35,7 @@ void fp_libbpf_set_quiet(int quiet);
 /* ---- file descriptors, paths ---- */
 int fp_open_readonly(const char *path);   /* O_RDONLY|O_CLOEXEC, -errno */
 int fp_close(int fd);                     /* -errno */
+int fp_dup_cloexec(int fd);               /* F_DUPFD_CLOEXEC (>= 3), -errno */
 /* Read a whole small file; returns bytes read or -errno. */
 long fp_read_file(const char *path, void *buf, size_t size);
 int fp_mkdir_p(const char *path, unsigned int mode); /* -errno */
