@@ -2,13 +2,15 @@
 
 # Every tier runs here, as root: pure Swift, BPF test runs on crafted frames
 # and fuzzing, real traffic through the namespace lab with the embedded
-# binary (`all`) as the manager, and the OpenWrt package files.
+# binary (`all`) as the manager, and the OpenWrt package files (the init
+# script; the rpcd plugin against the binary and a daemon in the lab).
 .PHONY: test run-test
 test: deps
 	@$(MAKE) --no-print-directory run-test
 
 run-test: all bpffs
 	sh Tests/package/test-init-script.sh $(OUT)/fastpath
+	sh Tests/package/test-rpcd-plugin.sh $(OUT)/fastpath
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

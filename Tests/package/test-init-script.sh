@@ -1,8 +1,9 @@
 #!/bin/sh
 # Tests for the OpenWrt package files: syntax and shellcheck of the shell
 # scripts, the procd init script run against recording stand-ins for
-# rc.common and procd (procd can't run here), and `fastpath check` on the
-# shipped UCI defaults.
+# rc.common and procd (procd can't run here), `fastpath check` on the
+# shipped UCI defaults, and that the package and `make install` install
+# every file of files/, the package from ./files beside its Makefile.
 #
 #   sh Tests/package/test-init-script.sh [FASTPATH_BINARY]
 #
@@ -315,6 +316,43 @@ check "stop, no daemon: detaches at once" sh -c '
 run_init restart
 check "restart: detach before the new instance" \
 	test "$(call_line "fastpath detach")" -gt 0 -a "$(call_line "procd_open_instance")" -gt "$(call_line "fastpath detach")"
+
+# ---- what the package and make install install ----------------------------
+# openwrt/fastpath/files is a relative symlink to files/: it must resolve
+# there through the symlinks an OpenWrt tree has for a src-link feed
+# (feeds/NAME -> the feed directory, package/feeds/NAME/PKG ->
+# ../../../feeds/NAME/PKG), where the package is built from.
+mkdir -p "$WORK/owrt/feeds" "$WORK/owrt/package/feeds/fastpath"
+ln -s "$ROOT/openwrt" "$WORK/owrt/feeds/fastpath"
+ln -s ../../../feeds/fastpath/fastpath "$WORK/owrt/package/feeds/fastpath/fastpath"
+if [ -L "$ROOT/openwrt/fastpath/files" ] &&
+	resolved=$(cd "$WORK/owrt/package/feeds/fastpath/fastpath/files" 2>/dev/null && pwd -P) &&
+	[ "$resolved" = "$(cd "$ROOT/files" && pwd -P)" ]; then
+	pass "openwrt/fastpath/files: a symlink reaching files/ through package/feeds/"
+else
+	fail "openwrt/fastpath/files: a symlink reaching files/ through package/feeds/" \
+		"$(ls -l "$ROOT/openwrt/fastpath/files" 2>&1) resolved: ${resolved:-nothing}"
+fi
+(cd "$ROOT/files" && find . -type f | sed 's|^\./||' | sort) >"$WORK/shipped"
+grep -o '\./files/[^ ]*' "$ROOT/openwrt/fastpath/Makefile" | sed 's|^\./files/||' | sort -u >"$WORK/pkg-files"
+grep -o ' files/[^ ]*' "$ROOT/mk/install.mk" | sed 's|^ files/||' | sort -u >"$WORK/install-files"
+if out=$(diff "$WORK/shipped" "$WORK/pkg-files"); then
+	pass "the package installs every file of files/, from ./files"
+else
+	fail "the package installs every file of files/, from ./files" "$out"
+fi
+if out=$(cd "$WORK/owrt/package/feeds/fastpath/fastpath" &&
+	while read -r f; do [ -f "./files/$f" ] || echo "missing: ./files/$f"; done <"$WORK/pkg-files") &&
+	[ -z "$out" ]; then
+	pass "the package's ./files paths exist through package/feeds/"
+else
+	fail "the package's ./files paths exist through package/feeds/" "$out"
+fi
+if out=$(diff "$WORK/shipped" "$WORK/install-files"); then
+	pass "make install installs every file of files/"
+else
+	fail "make install installs every file of files/" "$out"
+fi
 
 # ---- the shipped config passes the real parser ---------------------------
 BIN=${1:-}
