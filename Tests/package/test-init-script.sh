@@ -176,13 +176,20 @@ EOF
 mkdir -p "$WORK/etc/init.d"
 cp "$INIT" "$WORK/etc/init.d/fastpath"
 
+# The router's shell when it is here (busybox ash), else this one.
+if command -v busybox >/dev/null 2>&1 && busybox sh -c : 2>/dev/null; then
+	router_sh() { busybox sh "$@"; }
+else
+	router_sh() { sh "$@"; }
+fi
+
 # run_init ACTION [VAR=VALUE...]: run the init script, calls go to $CALLS.
 run_init() {
 	action=$1
 	shift
 	: >"$CALLS"
 	env FAKE_PROG="$WORK/bin/fastpath" FAKE_RUN_DIR="$WORK/run" "$@" \
-		sh "$WORK/rc.common" "$WORK/etc/init.d/fastpath" "$action" >"$WORK/out" 2>&1
+		router_sh "$WORK/rc.common" "$WORK/etc/init.d/fastpath" "$action" >"$WORK/out" 2>&1
 }
 
 has_call() { grep -qxF "$1" "$CALLS"; }
