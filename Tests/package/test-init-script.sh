@@ -178,10 +178,11 @@ cp "$INIT" "$WORK/etc/init.d/fastpath"
 
 # The router's shell when it is here (busybox ash), else this one.
 if command -v busybox >/dev/null 2>&1 && busybox sh -c : 2>/dev/null; then
-	router_sh() { busybox sh "$@"; }
+	printf '#!/bin/sh\nexec busybox sh "$@"\n' >"$WORK/router-sh"
 else
-	router_sh() { sh "$@"; }
+	printf '#!/bin/sh\nexec sh "$@"\n' >"$WORK/router-sh"
 fi
+chmod +x "$WORK/router-sh"
 
 # run_init ACTION [VAR=VALUE...]: run the init script, calls go to $CALLS.
 run_init() {
@@ -189,7 +190,7 @@ run_init() {
 	shift
 	: >"$CALLS"
 	env FAKE_PROG="$WORK/bin/fastpath" FAKE_RUN_DIR="$WORK/run" "$@" \
-		router_sh "$WORK/rc.common" "$WORK/etc/init.d/fastpath" "$action" >"$WORK/out" 2>&1
+		"$WORK/router-sh" "$WORK/rc.common" "$WORK/etc/init.d/fastpath" "$action" >"$WORK/out" 2>&1
 }
 
 has_call() { grep -qxF "$1" "$CALLS"; }
