@@ -88,13 +88,17 @@ shift 2
 
 record() { printf '%s\n' "$*" >>"$CALLS"; }
 
-# /lib/functions.sh: the sections of a type are listed in UCI_SECTIONS_<type>
-# (default: one named after the type), options in UCI_<section>_<option>.
+# /lib/functions.sh: the sections of a type are listed, comma-separated, in
+# UCI_SECTIONS_<type> (default: one named after the type), options in
+# UCI_<section>_<option>.
 config_load() { record "config_load $*"; }
 config_foreach() {
 	_callback=$1
 	eval "_sections=\${UCI_SECTIONS_${2}-$2}"
-	for _section in $_sections; do "$_callback" "$_section"; done
+	for _section in $(echo "$_sections" | tr , " "); do "$_callback" "$_section"; done
+}
+config_get() {
+	eval "$1=\${UCI_${2}_${3}-}"
 }
 config_get_bool() {
 	eval "_raw=\${UCI_${2}_${3}-}"
@@ -129,6 +133,7 @@ procd_add_interface_trigger() { record "procd_add_interface_trigger $*"; }
 procd_add_reload_interface_trigger() { record "procd_add_reload_interface_trigger $*"; }
 procd_add_raw_trigger() { record "procd_add_raw_trigger $*"; }
 procd_add_validation() { record "procd_add_validation $*"; }
+procd_add_reload_interface_trigger() { record "procd_add_reload_interface_trigger $*"; }
 uci_validate_section() { record "uci_validate_section $*"; }
 logger() { record "logger $* $(cat)"; }
 # procd sends SIGTERM; a well-behaved daemon detaches, removes its pidfile
@@ -152,6 +157,7 @@ service_triggers() { return 0; }
 # script sets its own).
 [ -n "${FAKE_PROG:-}" ] && PROG=$FAKE_PROG
 [ -n "${FAKE_RUN_DIR:-}" ] && RUN_DIR=$FAKE_RUN_DIR
+NETWORK_FUNCTIONS=$(dirname "$0")/network.sh
 
 start() {
 	procd_open_service "$(basename "$initscript")" "$initscript"
@@ -170,6 +176,16 @@ reload() {
 restart() { stop "$@"; start "$@"; }
 
 "$action" "$@"
+EOF
+
+# /lib/functions/network.sh: netifd's l3_device of interface NAME in NETIFD_<NAME>.
+cat >"$WORK/network.sh" <<'EOF'
+network_flush_cache() { record "network_flush_cache"; }
+network_get_device() {
+	eval "_device=\${NETIFD_${2}-}"
+	[ -n "$_device" ] || return 1
+	eval "$1=\$_device"
+}
 EOF
 
 # Installed where the init script expects to be, so its name is "fastpath".
@@ -221,17 +237,18 @@ stop_fake_daemon() {
 }
 
 # ---- start ------------------------------------------------------------------
-# The instance's command line (the binary replaced by the stand-in; the run
-# directory the router's).
-run_init start FAKE_RUN_DIR=
+# The instance's command line (the binary and the run directory replaced by
+# the stand-ins).
+run_init start
 check "start: the binary is /usr/sbin/fastpath" grep -qx 'PROG=/usr/sbin/fastpath' "$INIT"
+check "start: the run directory is /var/run/fastpath" grep -qx 'RUN_DIR=/var/run/fastpath' "$INIT"
 check "start: loads the fastpath config" has_call "config_load fastpath"
 check "start: checks the config with the daemon's parser first" \
 	test "$(call_line "fastpath check -c /etc/config/fastpath")" -gt 0 -a \
 	"$(call_line "procd_open_instance")" -gt "$(call_line "fastpath check")"
 check "start: one instance" has_call "procd_open_instance "
 check "start: command line is fastpath daemon --foreground" \
-	has_call "procd_set_param command $WORK/bin/fastpath daemon --foreground -c /etc/config/fastpath --run-dir /var/run/fastpath"
+	has_call "procd_set_param command $WORK/bin/fastpath daemon --foreground -c /etc/config/fastpath --run-dir $WORK/run"
 check "start: respawn" has_call "procd_set_param respawn"
 check "start: stdout to the log" has_call "procd_set_param stdout 1"
 check "start: stderr to the log" has_call "procd_set_param stderr 1"
@@ -252,7 +269,7 @@ check "validation: the globals' options" sh -c '
 check "validation: the interface options" sh -c '
 	. "$1" >/dev/null 2>&1
 	uci_validate_section() { shift 3; for spec; do echo "${spec%%:*}"; done; }
-	[ "$(validate_fastpath_interface | tr "\n" " ")" = "device mode policy wan enabled " ]' sh "$INIT"
+	[ "$(validate_fastpath_interface | tr "\n" " ")" = "device network mode policy wan enabled " ]' sh "$INIT"
 
 run_init start UCI_globals_enabled=1
 check "start, enabled '1': instance" has_call "procd_open_instance "
@@ -273,6 +290,23 @@ check "start, bad config: the error at file:line in the system log" \
 	has_call "logger -t fastpath -p daemon.err /etc/config/fastpath:3: @globals[0]: option 'enabled': invalid value 'maybe'"
 check "start, bad config: the error on stderr too" grep -q "/etc/config/fastpath:3:" "$WORK/out"
 
+# netifd interfaces named with `option network`: their devices for the
+# daemon, and a reload when one of them changes (and no other).
+NETWORKS="UCI_SECTIONS_interface=lan,wan,guest UCI_lan_network=lan UCI_wan_network=wan UCI_guest_device=eth9"
+# shellcheck disable=SC2086 # NETWORKS is a list of VAR=VALUE words
+run_init start $NETWORKS NETIFD_lan=br-lan NETIFD_wan=pppoe-wan
+check "start, network names: their devices for the daemon" \
+	test "$(cat "$WORK/run/network-devices")" = "lan br-lan
+wan pppoe-wan"
+check "start, network names: written before the instance starts" \
+	test "$(call_line "network_flush_cache")" -gt 0 -a "$(call_line "procd_open_instance")" -gt "$(call_line "network_flush_cache")"
+check "start, network names: a reload trigger for each" sh -c '
+	grep -qx "procd_add_reload_interface_trigger lan" "$1" && grep -qx "procd_add_reload_interface_trigger wan" "$1" &&
+	[ "$(grep -c "^procd_add_reload_interface_trigger" "$1")" -eq 2 ]' sh "$CALLS"
+# shellcheck disable=SC2086
+run_init start $NETWORKS NETIFD_lan=br-lan
+check "start, a network without a device: left out" test "$(cat "$WORK/run/network-devices")" = "lan br-lan"
+
 # ---- reload -----------------------------------------------------------------
 start_fake_daemon
 run_init reload
@@ -280,6 +314,11 @@ check "reload, daemon running: runs fastpath reload" \
 	has_call "fastpath reload -c /etc/config/fastpath --run-dir $WORK/run"
 check "reload, daemon running: no new instance" lacks_call "procd_open_instance"
 check "reload, daemon running: no detach" lacks_call "fastpath detach"
+# shellcheck disable=SC2086
+run_init reload $NETWORKS NETIFD_lan=br-lan NETIFD_wan=pppoe-wan
+check "reload, a network's device changed: the daemon is told before it reloads" sh -c '
+	[ "$(cat "$2")" = "lan br-lan
+wan pppoe-wan" ] && grep -q "^fastpath reload" "$1"' sh "$CALLS" "$WORK/run/network-devices"
 stop_fake_daemon
 
 run_init reload
