@@ -13,7 +13,8 @@
 ///     list disable_capability 'xdp_tc_handoff'  # optional kernel capabilities to leave off
 ///
 /// config interface 'lan'            # any number
-///     option device 'br-lan'        # required, unique
+///     option device 'br-lan'        # unique; or (and, as the fallback) ...
+///     option network 'lan'          # a netifd interface: netifd's device for it
 ///     option mode 'auto'            # default: globals.mode
 ///     option policy 'conntrack'     # default: globals.policy; never routing on wan
 ///     option wan '0'
@@ -65,7 +66,11 @@ public struct FastPathConfig: Equatable {
         /// The section name, or `@interface[N]` for an anonymous section.
         public var name: String
         public var isAnonymous: Bool
+        /// The Linux device named by `option device`; "" when only `network` names one.
         public var device: String
+        /// The netifd interface named by `option network` (`wan`): its device
+        /// is the one netifd reports, while it reports one.
+        public var network: String?
         /// Effective mode: the interface's own or the globals' one.
         public var mode: Mode
         /// Effective policy: the interface's own or the globals' one.
@@ -80,12 +85,13 @@ public struct FastPathConfig: Equatable {
         public var modeLine: Int?
         public var policyLine: Int?
 
-        public init(name: String, isAnonymous: Bool = false, device: String, mode: Mode = .auto,
-                    policy: Policy = .conntrack, wan: Bool = false, enabled: Bool = true,
+        public init(name: String, isAnonymous: Bool = false, device: String, network: String? = nil,
+                    mode: Mode = .auto, policy: Policy = .conntrack, wan: Bool = false, enabled: Bool = true,
                     line: Int, deviceLine: Int, modeLine: Int? = nil, policyLine: Int? = nil) {
             self.name = name
             self.isAnonymous = isAnonymous
             self.device = device
+            self.network = network
             self.mode = mode
             self.policy = policy
             self.wan = wan
@@ -94,6 +100,14 @@ public struct FastPathConfig: Equatable {
             self.deviceLine = deviceLine
             self.modeLine = modeLine
             self.policyLine = policyLine
+        }
+
+        /// The device to attach to: the one netifd reports for `network`
+        /// (`networkDevices`: netifd interface → device), else `device`;
+        /// nil while there is none.
+        public func resolvedDevice(_ networkDevices: [String: String]) -> String? {
+            if let network, let device = networkDevices[network] { return device }
+            return device.isEmpty ? nil : device
         }
     }
 
@@ -107,7 +121,7 @@ public struct FastPathConfig: Equatable {
 
     public static let sectionTypes = ["globals", "interface"]
     public static let globalsOptions = ["enabled", "mode", "policy", "ipv4", "ipv6", "log_level", "max_flows", "valve_timeout", "disable_capability"]
-    public static let interfaceOptions = ["device", "mode", "policy", "wan", "enabled"]
+    public static let interfaceOptions = ["device", "network", "mode", "policy", "wan", "enabled"]
     public static let maxFlowsRange = 1...1_048_576
     public static let valveTimeoutRange = 1...3600
 
@@ -191,9 +205,9 @@ private struct Validator {
                 break
             case "interface":
                 guard let interface = readInterface(position, globals: config.globals) else { continue }
-                if let other = config.interfaces.first(where: { $0.device == interface.device }) {
-                    report(position, option: "device", line: interface.deviceLine,
-                           "device '\(interface.device)' is already used by interface '\(other.name)' (line \(other.deviceLine))")
+                if let (option, name, other) = sameTarget(interface, config.interfaces) {
+                    report(position, option: option, line: interface.deviceLine,
+                           "\(option) '\(name)' is already used by interface '\(other.name)' (line \(other.deviceLine))")
                     continue
                 }
                 config.interfaces.append(interface)
@@ -203,6 +217,17 @@ private struct Validator {
             }
         }
         return config
+    }
+
+    /// An earlier interface with the same device or netifd interface:
+    /// (the option, its value, that interface).
+    private func sameTarget(_ interface: FastPathConfig.Interface, _ earlier: [FastPathConfig.Interface])
+        -> (String, String, FastPathConfig.Interface)? {
+        for other in earlier {
+            if !interface.device.isEmpty && other.device == interface.device { return ("device", interface.device, other) }
+            if let network = interface.network, other.network == network { return ("network", network, other) }
+        }
+        return nil
     }
 
     // MARK: Sections
@@ -246,6 +271,7 @@ private struct Validator {
     private mutating func readInterface(_ position: Int, globals: FastPathConfig.Globals) -> FastPathConfig.Interface? {
         let section = document.sections[position]
         var device: (name: String, line: Int)?
+        var network: (name: String, line: Int)?
         var deviceSeen = false
         var mode = globals.mode
         var modeLine = globals.modeLine
@@ -260,6 +286,9 @@ private struct Validator {
             case "device":
                 deviceSeen = true
                 device = deviceName(position, option).map { ($0, option.line) }
+            case "network":
+                deviceSeen = true
+                network = networkName(position, option).map { ($0, option.line) }
             case "mode":
                 if let value = word(position, option, FastPathConfig.Mode.self) {
                     mode = value
@@ -280,18 +309,19 @@ private struct Validator {
             }
         }
         if !deviceSeen {
-            report(position, option: "device", line: section.line, "missing option 'device' (the Linux interface name)")
+            report(position, option: "device", line: section.line,
+                   "missing option 'device' (the Linux interface name) or 'network' (the interface in /etc/config/network)")
         }
         if wan && policy == .routing && policyValid {
             let origin = policyIsOwn ? "" : " (inherited from globals)"
             report(position, option: "policy", line: policyLine ?? section.line,
                    "policy 'routing'\(origin) forwards without the firewall and is refused on a wan interface; use 'conntrack'")
         }
-        guard let device = device else { return nil }
+        guard let named = device ?? network else { return nil }
         return FastPathConfig.Interface(
             name: document.displayName(ofSectionAt: position), isAnonymous: section.isAnonymous,
-            device: device.name, mode: mode, policy: policy, wan: wan, enabled: enabled,
-            line: section.line, deviceLine: device.line, modeLine: modeLine, policyLine: policyLine)
+            device: device?.name ?? "", network: network?.name, mode: mode, policy: policy, wan: wan,
+            enabled: enabled, line: section.line, deviceLine: named.line, modeLine: modeLine, policyLine: policyLine)
     }
 
     // MARK: Values
@@ -376,6 +406,20 @@ private struct Validator {
     }
 
     /// A Linux interface name as the kernel's `dev_valid_name` accepts it.
+    /// A netifd interface is a section of /etc/config/network: its name
+    /// is a UCI section name.
+    private mutating func networkName(_ position: Int, _ option: UCIOption) -> String? {
+        guard let value = single(position, option) else { return nil }
+        var valid = !value.isEmpty
+        for c in value.utf8 where !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F) {
+            valid = false
+        }
+        if valid { return value }
+        report(position, option: option.name, line: option.line,
+               "invalid network name '\(value)': a netifd interface name has only letters, digits and '_'")
+        return nil
+    }
+
     private mutating func deviceName(_ position: Int, _ option: UCIOption) -> String? {
         guard let value = single(position, option) else { return nil }
         var problem: String?

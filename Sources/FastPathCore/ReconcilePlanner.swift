@@ -138,9 +138,10 @@ public enum ReconcilePlanner {
 
     public static func plan(config: FastPathConfig, view: KernelView, attached: [UInt32: AttachedState],
                             currentRedirectTargets: [UInt32], currentSettings: DataPathSettings? = nil,
-                            nativeRefusals: [String: String] = [:],
+                            networkDevices: [String: String] = [:], nativeRefusals: [String: String] = [:],
                             previousSlots: [String: UInt32] = [:]) -> ReconcilePlan {
-        var interfaces = chooseModes(config: config, view: view, nativeRefusals: nativeRefusals)
+        var interfaces = chooseModes(config: config, view: view, networkDevices: networkDevices,
+                                     nativeRefusals: nativeRefusals)
         let slotsByDevice = assignSlots(&interfaces, attached: attached, previousSlots: previousSlots)
 
         var anyActive = false
@@ -165,15 +166,26 @@ public enum ReconcilePlanner {
 
     // MARK: Modes
 
-    private static func chooseModes(config: FastPathConfig, view: KernelView,
+    private static func chooseModes(config: FastPathConfig, view: KernelView, networkDevices: [String: String],
                                     nativeRefusals: [String: String]) -> [InterfacePlan] {
         var result: [InterfacePlan] = []
+        var sectionOfDevice: [String: String] = [:]
         for interface in config.interfaces {
-            let link = view.link(named: interface.device)
-            var plan = InterfacePlan(section: interface.name, device: interface.device, ifindex: link?.ifindex,
+            let device = interface.resolvedDevice(networkDevices)
+            let link = device.flatMap { view.link(named: $0) }
+            var plan = InterfacePlan(section: interface.name, device: device ?? "", ifindex: link?.ifindex,
                                      requested: interface.mode, mode: .none, reason: "", slot: nil,
                                      flags: InterfaceFlags.of(interface, link: link), mac: link?.mac ?? [])
-            if !config.globals.enabled {
+            if let device, let other = sectionOfDevice[device] {
+                plan.ifindex = nil
+                plan.reason = "device '\(device)' is already used by interface '\(other)'"
+                result.append(plan)
+                continue
+            }
+            if let device { sectionOfDevice[device] = interface.name }
+            if device == nil, let network = interface.network {
+                plan.reason = "waiting for netifd interface '\(network)' to have a device"
+            } else if !config.globals.enabled {
                 plan.reason = "fastpath is disabled (globals enabled '0')"
             } else if !interface.enabled {
                 plan.reason = "interface is disabled (enabled '0')"
@@ -181,7 +193,7 @@ public enum ReconcilePlanner {
                 plan.reason = ""
             } else if let link = link {
                 (plan.mode, plan.reason) = mode(for: interface.mode, link: link,
-                                                refusal: nativeRefusals[interface.device])
+                                                refusal: nativeRefusals[plan.device])
             } else {
                 plan.reason = "waiting for device"
             }
@@ -232,7 +244,7 @@ public enum ReconcilePlanner {
         for interface in interfaces where interface.mode == .none {
             for slot in heldSlots(interface, attached, previousSlots) where range.contains(slot) && !taken.contains(slot) && !reserved.contains(slot) {
                 reserved.insert(slot)
-                result[interface.device] = slot
+                if !interface.device.isEmpty { result[interface.device] = slot }
                 break
             }
         }
@@ -271,7 +283,7 @@ public enum ReconcilePlanner {
                                   _ previousSlots: [String: UInt32]) -> [UInt32] {
         var slots: [UInt32] = []
         if let ifindex = interface.ifindex, let slot = attached[ifindex]?.slot { slots.append(slot) }
-        if let slot = previousSlots[interface.device] { slots.append(slot) }
+        if !interface.device.isEmpty, let slot = previousSlots[interface.device] { slots.append(slot) }
         return slots
     }
 

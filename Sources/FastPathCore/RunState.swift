@@ -64,7 +64,7 @@ public struct RunState: Equatable {
     /// Previous slots to hand the planner after a restart.
     public var slotsByDevice: [String: UInt32] {
         var result: [String: UInt32] = [:]
-        for interface in interfaces {
+        for interface in interfaces where !interface.device.isEmpty {
             if let slot = interface.slot { result[interface.device] = slot }
         }
         return result
@@ -127,7 +127,10 @@ public struct RunState: Equatable {
                 }
                 fields.append(value)
             }
-            guard !fields[0].isEmpty else { throw RunStateError(line: lineNumber, message: "empty device name") }
+            // No device: a netifd interface that has none now; its section names it.
+            guard !fields[0].isEmpty || !fields[1].isEmpty else {
+                throw RunStateError(line: lineNumber, message: "neither a device nor a section")
+            }
             guard let ifindex = number(raw[2]), ifindex <= UInt64(UInt32.max) else {
                 throw RunStateError(line: lineNumber, message: "bad ifindex")
             }

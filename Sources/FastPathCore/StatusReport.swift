@@ -11,7 +11,8 @@ public struct PassCount: Equatable {
 
 /// One interface's line in `fastpath status`.
 public struct InterfaceStatus: Equatable {
-    /// The device name.
+    /// The device name; the config section's while it has no device (a
+    /// netifd interface that is down).
     public var name: String
     /// 0 when the device does not exist.
     public var ifindex: UInt32

@@ -24,7 +24,10 @@ public final class Daemon {
     var routeMTUs = RouteMTUs()
     var nativeRefusals: [String: String] = [:]
     var slots: [String: UInt32] = [:]
+    /// The mode last logged, by "section device".
     var lastModes: [String: EffectiveMode] = [:]
+    /// netifd interface → its device, as the init script last wrote them.
+    var networkDevices: [String: String] = [:]
     var needsReconcile = true
     /// A route, neighbour or link changed: flows' cached next hops are stale.
     var fibChanged = false
@@ -62,6 +65,7 @@ public final class Daemon {
         monitor = try RouteNetlinkMonitor(routesWithGatewayOnly: false)
         features = dataPath.capabilities.isOff(.xdpFeatures) ? nil : try? XDPFeatureProbe()
         prober = try? NeighbourProber()
+        readNetworkDevices()
         try resync()
         adoptAttachedPrograms()
         heartbeat()

@@ -17,4 +17,6 @@ public struct DaemonPaths: Equatable {
     public var stateFile: String { runDirectory + "/state" }
     /// Interfaces whose clsact qdisc fastpath created (and so may remove).
     public var qdiscFile: String { runDirectory + "/qdiscs" }
+    /// The devices behind netifd interfaces (`NetworkDevices`), written by the init script.
+    public var networkDevicesFile: String { runDirectory + "/network-devices" }
 }

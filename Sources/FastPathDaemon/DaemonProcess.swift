@@ -69,6 +69,7 @@ extension Daemon {
             }
             config = newConfig
             log.level = newConfig.globals.logLevel
+            readNetworkDevices()
             nativeRefusals = [:]
             log.info("reloaded \(paths.config)")
             heartbeat()

@@ -17,12 +17,15 @@ extension Daemon {
             }
             var surveyed = Set(entries.map { $0.ifindex })
             for interface in config.interfaces {
-                if let link = view.link(named: interface.device) { surveyed.insert(link.ifindex) }
+                if let device = interface.resolvedDevice(networkDevices), let link = view.link(named: device) {
+                    surveyed.insert(link.ifindex)
+                }
             }
             let attached = KernelSurvey.attachedState(of: Array(surveyed), entries: entries)
             let plan = ReconcilePlanner.plan(config: config, view: view, attached: attached,
                                              currentRedirectTargets: targets, currentSettings: settings,
-                                             nativeRefusals: nativeRefusals, previousSlots: slots)
+                                             networkDevices: networkDevices, nativeRefusals: nativeRefusals,
+                                             previousSlots: slots)
             var names: [UInt32: String] = [:]
             for link in view.sortedLinks { names[link.ifindex] = link.name }
             let outcome = applier.apply(plan, deviceNames: names)
@@ -38,12 +41,22 @@ extension Daemon {
         }
     }
 
+    /// What the init script last said about the netifd interfaces the
+    /// config names (nothing, off OpenWrt).
+    func readNetworkDevices() {
+        do {
+            networkDevices = NetworkDevices.parse(try SmallFile.read(paths.networkDevicesFile) ?? "")
+        } catch {
+            log.warning("netifd devices: \(error.description)")
+        }
+    }
+
     /// Writes the applied state for `status` and logs what changed.
     func record(_ plan: ReconcilePlan) {
-        for interface in plan.interfaces where lastModes[interface.device] != interface.mode {
-            lastModes[interface.device] = interface.mode
+        for interface in plan.interfaces where lastModes[interface.section + " " + interface.device] != interface.mode {
+            lastModes[interface.section + " " + interface.device] = interface.mode
             let why = interface.reason.isEmpty ? "" : " (\(interface.reason))"
-            log.info("\(interface.device): \(interface.mode.rawValue)\(why)")
+            log.info("\(interface.device.isEmpty ? interface.section : interface.device): \(interface.mode.rawValue)\(why)")
         }
         ignoringErrors { () throws(FastPathError) in
             try SmallFile.write(paths.stateFile, RunState(pid: ProcessControl.pid, capabilities: dataPath.capabilities, plan: plan).encoded())

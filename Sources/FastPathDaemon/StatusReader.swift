@@ -24,7 +24,8 @@ public enum StatusReader {
             for (index, name) in InterfaceCounters.reasonNames.enumerated() {
                 passed.append(PassCount(reason: name, count: counters.passed[index]))
             }
-            interfaces.append(InterfaceStatus(name: interface.device, ifindex: interface.ifindex,
+            interfaces.append(InterfaceStatus(name: interface.device.isEmpty ? interface.section : interface.device,
+                                              ifindex: interface.ifindex,
                                               requested: interface.requested.rawValue, mode: interface.mode,
                                               reason: interface.reason, forwardedPackets: counters.forwardedPackets,
                                               forwardedBytes: counters.forwardedBytes, passed: passed))

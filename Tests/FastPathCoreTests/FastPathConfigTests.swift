@@ -304,7 +304,7 @@ final class FastPathConfigTests: XCTestCase {
             "/etc/config/fastpath:2: globals 'globals': option 'debug': unknown option (allowed: enabled, mode, policy, ipv4, ipv6, log_level, max_flows, valve_timeout, disable_capability)",
         ])
         XCTAssertEqual(problems("config interface 'lan'\n\toption device 'br-lan'\n\toption ifname 'eth0'\n"), [
-            "/etc/config/fastpath:3: interface 'lan': option 'ifname': unknown option (allowed: device, mode, policy, wan, enabled)",
+            "/etc/config/fastpath:3: interface 'lan': option 'ifname': unknown option (allowed: device, network, mode, policy, wan, enabled)",
         ])
         // Options valid only in the other section type are unknown here.
         XCTAssertEqual(problems("config interface 'lan'\n\toption device 'br-lan'\n\toption log_level 'info'\n").count, 1)
@@ -326,11 +326,31 @@ final class FastPathConfigTests: XCTestCase {
 
     func testMissingDevice() {
         XCTAssertEqual(problems("config globals 'globals'\n\nconfig interface 'lan'\n\toption mode 'tc'\n"), [
-            "/etc/config/fastpath:3: interface 'lan': option 'device': missing option 'device' (the Linux interface name)",
+            "/etc/config/fastpath:3: interface 'lan': option 'device': missing option 'device' (the Linux interface name) or 'network' (the interface in /etc/config/network)",
         ])
         // An empty value is no value in UCI.
         XCTAssertEqual(problems("config interface 'lan'\n\toption device ''\n"), [
-            "/etc/config/fastpath:1: interface 'lan': option 'device': missing option 'device' (the Linux interface name)",
+            "/etc/config/fastpath:1: interface 'lan': option 'device': missing option 'device' (the Linux interface name) or 'network' (the interface in /etc/config/network)",
+        ])
+    }
+
+    /// `option network` names a netifd interface, as other OpenWrt configs
+    /// do; `device` beside it is the fallback while netifd reports none.
+    func testNetifdInterfaceNames() {
+        let config = load("config interface 'wan'\n\toption network 'wan'\n\toption wan '1'\n\n"
+                          + "config interface 'lan'\n\toption network 'lan'\n\toption device 'br-lan'\n")
+        XCTAssertEqual(config.interfaces.map { $0.network }, ["wan", "lan"])
+        XCTAssertEqual(config.interfaces.map { $0.device }, ["", "br-lan"])
+        XCTAssertEqual(config.interfaces[0].deviceLine, 2)
+        let netifd = ["wan": "pppoe-wan", "lan": "br-lan"]
+        XCTAssertEqual(config.interfaces[0].resolvedDevice(netifd), "pppoe-wan")
+        XCTAssertNil(config.interfaces[0].resolvedDevice([:]), "wan is down: no device yet")
+        XCTAssertEqual(config.interfaces[1].resolvedDevice([:]), "br-lan", "the fallback")
+        XCTAssertEqual(problems("config interface 'a'\n\toption network 'wan-6'\n"), [
+            "/etc/config/fastpath:2: interface 'a': option 'network': invalid network name 'wan-6': a netifd interface name has only letters, digits and '_'",
+        ])
+        XCTAssertEqual(problems("config interface 'a'\n\toption network 'wan'\n\nconfig interface 'b'\n\toption network 'wan'\n"), [
+            "/etc/config/fastpath:5: interface 'b': option 'network': network 'wan' is already used by interface 'a' (line 2)",
         ])
     }
 
@@ -448,8 +468,8 @@ final class FastPathConfigTests: XCTestCase {
             "/etc/config/fastpath:2: globals 'globals': option 'mode': invalid value 'turbo' (allowed: auto, native, generic, tc, off)",
             "/etc/config/fastpath:3: interface 'wan': option 'policy': policy 'routing' (inherited from globals) forwards without the firewall and is refused on a wan interface; use 'conntrack'",
             "/etc/config/fastpath:4: globals 'globals': option 'max_flows': invalid value '0': expected an integer from 1 to 1048576",
-            "/etc/config/fastpath:9: interface 'wan': option 'speed': unknown option (allowed: device, mode, policy, wan, enabled)",
-            "/etc/config/fastpath:11: interface 'lan': option 'device': missing option 'device' (the Linux interface name)",
+            "/etc/config/fastpath:9: interface 'wan': option 'speed': unknown option (allowed: device, network, mode, policy, wan, enabled)",
+            "/etc/config/fastpath:11: interface 'lan': option 'device': missing option 'device' (the Linux interface name) or 'network' (the interface in /etc/config/network)",
             "/etc/config/fastpath:12: interface 'lan': option 'enabled': invalid value 'maybe' (allowed: 1, 0, yes, no, on, off, true, false, enabled, disabled)",
             "/etc/config/fastpath:15: interface 'dup': option 'device': device 'eth1' is already used by interface 'wan' (line 7)",
             "/etc/config/fastpath:17: firewall 'fw': unknown section type 'firewall' (allowed: globals, interface)",

@@ -422,6 +422,37 @@ final class ReconcilePlannerTests: XCTestCase {
         XCTAssertEqual(plan(config(iface("lan", "eth0"), enabled: false), view).flowTableIngresses, [])
     }
 
+    func testNetifdInterfacesAttachToTheDeviceNetifdReports() {
+        var wan = iface("wan", "", wan: true)
+        wan.network = "wan"
+        var lan = iface("lan", "br-lan")
+        lan.network = "lan"
+        let view = KernelView(links: [ViewLink(ifindex: 3, name: "br-lan", xdpFeatures: []),
+                                      ViewLink(ifindex: 7, name: "pppoe-wan", xdpFeatures: [])])
+        func planned(_ netifd: [String: String]) -> [InterfacePlan] {
+            ReconcilePlanner.plan(config: config(lan, wan), view: view, attached: [:], currentRedirectTargets: [],
+                                  currentSettings: DataPathSettings(FastPathConfig.Globals()), networkDevices: netifd).interfaces
+        }
+        let down = planned(["lan": "br-lan"])
+        XCTAssertEqual(down.map { $0.ifindex }, [3, nil])
+        XCTAssertEqual(down[1].reason, "waiting for netifd interface 'wan' to have a device")
+        XCTAssertEqual(down[1].device, "")
+        let up = planned(["lan": "br-lan", "wan": "pppoe-wan"])
+        XCTAssertEqual(up.map { $0.device }, ["br-lan", "pppoe-wan"])
+        XCTAssertEqual(up.map { $0.mode }, [.tc, .tc])
+        // Two interfaces netifd puts on one device (wan and wan6 on one port): the first has it.
+        let shared = planned(["lan": "br-lan", "wan": "br-lan"])
+        XCTAssertEqual(shared[0].mode, .tc)
+        XCTAssertEqual(shared[1].mode, .none)
+        XCTAssertEqual(shared[1].reason, "device 'br-lan' is already used by interface 'lan'")
+    }
+
+    func testNetworkDevicesFileLines() {
+        XCTAssertEqual(NetworkDevices.parse("lan br-lan\nwan pppoe-wan\n\nbad line here\n"),
+                       ["lan": "br-lan", "wan": "pppoe-wan"])
+        XCTAssertEqual(NetworkDevices.parse(""), [:])
+    }
+
     func testKernelViewLinkUpdates() {
         var view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0")])
         XCTAssertEqual(view.link(named: "eth0")?.ifindex, 3)

@@ -35,6 +35,12 @@ final class RunStateTests: XCTestCase {
         let empty = RunState(pid: 1, capabilities: Self.complete, interfaces: [])
         XCTAssertEqual(try RunState.decode(empty.encoded()), empty)
         XCTAssertEqual(sample.slotsByDevice, ["br-lan": 1, "eth1": 2])
+        let down = RunState(pid: 1, capabilities: Self.complete, interfaces: [
+            RunState.Interface(device: "", section: "wan", ifindex: 0, requested: .auto, mode: .none, slot: 2,
+                               reason: "waiting for netifd interface 'wan' to have a device"),
+        ])
+        XCTAssertEqual(try RunState.decode(down.encoded()), down, "a netifd interface without a device")
+        XCTAssertEqual(down.slotsByDevice, [:])
         // Without the final newline too.
         var text = sample.encoded()
         text.removeLast()
@@ -79,7 +85,7 @@ final class RunStateTests: XCTestCase {
             (good + "eth0\tlan\t3\n", 3, "expected 7 tab-separated fields, found 3"),
             (good + row + "\textra\n", 3, "expected 7 tab-separated fields, found 8"),
             (good + row + "\n\n", 4, "expected 7 tab-separated fields, found 1"),
-            (good + "\tlan\t3\tauto\ttc\t1\t\n", 3, "empty device name"),
+            (good + "\t\t0\tauto\tnone\t\t\n", 3, "neither a device nor a section"),
             (good + "eth0\tlan\tx3\tauto\ttc\t1\t\n", 3, "bad ifindex"),
             (good + "eth0\tlan\t4294967296\tauto\ttc\t1\t\n", 3, "bad ifindex"),
             (good + "eth0\tlan\t99999999999999999999\tauto\ttc\t1\t\n", 3, "bad ifindex"),

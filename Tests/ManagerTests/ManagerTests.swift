@@ -237,6 +237,37 @@ final class ManagerTests: XCTestCase {
         try manager.waitFor("IPv4 back in the fast path") { try carried(NamespaceLab.h2IPv4) >= 10 }
     }
 
+    /// netifd interface names (`option network`): the devices are the
+    /// ones the init script last wrote down, and a reload follows them.
+    func testNetifdInterfacesFollowTheDevicesTheInitScriptReports() throws {
+        try manager.writeConfig("""
+            config globals 'globals'
+            \toption mode 'native'
+            \toption policy 'routing'
+
+            config interface 'lan'
+            \toption network 'lan'
+
+            config interface 'wan'
+            \toption network 'wan'
+
+            """)
+        let devices = manager.runDirectory + "/network-devices"
+        try "lan lan0\n".write(toFile: devices, atomically: true, encoding: .utf8)
+        try manager.startDaemon()
+        try manager.waitFor("lan0 attached, wan waiting") {
+            let status = try manager.status()
+            return status["lan0"]?.mode == "xdp-native" && status["wan"]?.reason == "waiting for netifd interface 'wan' to have a device"
+        }
+        try "lan lan0\nwan wan0\n".write(toFile: devices, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try manager.fastpath("reload").status, 0)
+        try manager.waitForMode("xdp-native")
+        try assertCountersGrow(mode: "xdp-native")
+        try "lan lan0\n".write(toFile: devices, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try manager.fastpath("reload").status, 0)
+        try manager.waitFor("wan0 detached") { try manager.xdpProgramID("wan0") == nil }
+    }
+
     func testBadConfigOnReloadChangesNothing() throws {
         try manager.startDaemon()
         try manager.waitForMode("xdp-native")
