@@ -41,7 +41,7 @@ extension Daemon {
         guard let conntrack else { return }
         var interfaces: Set<UInt32> = []
         for interface in plan.interfaces where interface.mode != .none
-            && interface.flags & InterfaceFlags.policyConntrack != 0 {
+            && interface.flags.contains(.policyConntrack) {
             if let ifindex = interface.ifindex { interfaces.insert(ifindex) }
         }
         conntrack.log = log

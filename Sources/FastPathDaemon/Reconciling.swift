@@ -14,7 +14,8 @@ extension Daemon {
             let attached = KernelSurvey.attachedState(of: Array(surveyed), entries: entries)
             let plan = ReconcilePlanner.plan(config: config, view: view, attached: attached,
                                              currentRedirectTargets: (try? dataPath.redirectTargets()) ?? [],
-                                             nativeRefusals: nativeRefusals, previousSlots: slots)
+                                             maxSlot: DataPath.maxSlot, nativeRefusals: nativeRefusals,
+                                             previousSlots: slots)
             var names: [UInt32: String] = [:]
             for link in view.sortedLinks { names[link.ifindex] = link.name }
             let outcome = applier.apply(plan, deviceNames: names)

@@ -23,9 +23,9 @@ class ConntrackTestRunTests: XCTestCase, RouterFrames {
         (lanIndex, wanIndex, lanMAC, wanMAC, h1MAC, h2MAC) = try LabPorts(lab).all
         dataPath = try DataPath(turnedOff: type(of: self).turnedOff)
         try lab.inside(lab.router) { [self] in
-            try dataPath.addInterface(ifindex: lanIndex, mac: lanMAC, slot: lanSlot, flags: FP_IFACE_POLICY_CONNTRACK)
+            try dataPath.addInterface(ifindex: lanIndex, mac: lanMAC, slot: lanSlot, flags: .policyConntrack)
             try dataPath.addInterface(ifindex: wanIndex, mac: wanMAC, slot: wanSlot,
-                                      flags: FP_IFACE_POLICY_CONNTRACK | FP_IFACE_WAN)
+                                      flags: [.policyConntrack, .wan])
             try dataPath.addRedirectTarget(ifindex: lanIndex)
             try dataPath.addRedirectTarget(ifindex: wanIndex)
         }
