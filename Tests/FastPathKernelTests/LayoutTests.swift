@@ -1,6 +1,7 @@
 import CFastPathShim
 import FastPathCore
 @testable import FastPathKernel
+import LabSupport
 import XCTest
 
 /// The ABI structs in bpf/fastpath.h, as Swift imports them, have the sizes
@@ -81,6 +82,15 @@ final class LayoutTests: XCTestCase {
             XCTAssertEqual(encode(flags).nonzeroBitCount, subset.nonzeroBitCount, file: file, line: line)
             XCTAssertEqual(decode(encode(flags)), flags, file: file, line: line)
         }
+    }
+
+    /// DataPath's program and map names are the object's (`make bpf`), so
+    /// `detach` removes the pin of every map the object has.
+    func testDataPathNamesAreTheObjects() throws {
+        let names = try BPFObject.names(inFile: repositoryRoot + "/build/bpf/fastpath.o")
+        XCTAssertEqual(Set(names.maps), Set(DataPath.mapNames))
+        XCTAssertEqual(names.maps.count, DataPath.mapNames.count)
+        XCTAssertEqual(Set(names.programs), Set(DataPath.programNames))
     }
 
     func testEveryReasonHasADistinctName() {
