@@ -322,6 +322,12 @@ const char *fp_reason_name(unsigned int reason)
 _Static_assert(FP_NETDEV_CMD_DEV_GET == NETDEV_CMD_DEV_GET, "netdev uapi");
 _Static_assert(FP_NETDEV_A_DEV_IFINDEX == NETDEV_A_DEV_IFINDEX, "netdev uapi");
 _Static_assert(FP_NETDEV_A_DEV_XDP_FEATURES == NETDEV_A_DEV_XDP_FEATURES, "netdev uapi");
+_Static_assert(FP_NETDEV_XDP_ACT_BASIC == NETDEV_XDP_ACT_BASIC, "netdev uapi");
+_Static_assert(FP_NETDEV_XDP_ACT_REDIRECT == NETDEV_XDP_ACT_REDIRECT, "netdev uapi");
+_Static_assert(FP_NETDEV_XDP_ACT_NDO_XMIT == NETDEV_XDP_ACT_NDO_XMIT, "netdev uapi");
+_Static_assert(FP_NETDEV_XDP_ACT_XSK_ZEROCOPY == NETDEV_XDP_ACT_XSK_ZEROCOPY, "netdev uapi");
+_Static_assert(FP_NETDEV_XDP_ACT_HW_OFFLOAD == NETDEV_XDP_ACT_HW_OFFLOAD, "netdev uapi");
+_Static_assert(FP_NETDEV_XDP_ACT_RX_SG == NETDEV_XDP_ACT_RX_SG, "netdev uapi");
 _Static_assert(FP_NETDEV_XDP_ACT_NDO_XMIT_SG == NETDEV_XDP_ACT_NDO_XMIT_SG, "netdev uapi");
 #endif
 

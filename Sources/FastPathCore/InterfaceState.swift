@@ -12,19 +12,25 @@ public enum XDPMode: String, CaseIterable, Equatable {
     case native, generic
 }
 
-/// Bits of `InterfaceEntry.flags`. They mirror `FP_IFACE_*` in
-/// bpf/fastpath.h; a layout test checks the numbers match.
-public enum InterfaceFlags {
-    /// FP_IFACE_POLICY_ROUTING: forward every routable packet.
-    public static let policyRouting: UInt32 = 1 << 0
-    /// FP_IFACE_POLICY_CONNTRACK: forward only mirrored conntrack flows.
-    public static let policyConntrack: UInt32 = 1 << 1
-    /// FP_IFACE_WAN.
-    public static let wan: UInt32 = 1 << 2
-    /// FP_IFACE_RP_STRICT: policy routing checks the source routes back out of the ingress.
-    public static let reversePathStrict: UInt32 = 1 << 3
-    /// FP_IFACE_RP_LOOSE: policy routing checks the source is routable.
-    public static let reversePathLoose: UInt32 = 1 << 4
+/// What the data path does with one interface's packets (`InterfaceEntry.flags`).
+/// Raw values are this type's own: FastPathKernel maps each flag to its
+/// `FP_IFACE_*` bit in bpf/fastpath.h.
+public struct InterfaceFlags: OptionSet, Equatable, Sendable {
+    public var rawValue: UInt32
+
+    public init(rawValue: UInt32) {
+        self.rawValue = rawValue
+    }
+
+    /// Forward every routable packet.
+    public static let policyRouting = InterfaceFlags(rawValue: 1 << 0)
+    /// Forward only mirrored conntrack flows.
+    public static let policyConntrack = InterfaceFlags(rawValue: 1 << 1)
+    public static let wan = InterfaceFlags(rawValue: 1 << 2)
+    /// Policy routing checks the source routes back out of the ingress.
+    public static let reversePathStrict = InterfaceFlags(rawValue: 1 << 3)
+    /// Policy routing checks the source is routable.
+    public static let reversePathLoose = InterfaceFlags(rawValue: 1 << 4)
 
     /// The flags for one configured interface on `link`. Policy routing
     /// repeats the kernel's source validation: strict with `rp_filter` 1,
@@ -33,22 +39,22 @@ public enum InterfaceFlags {
     /// them), which the data path cannot see, so it always does. Policy
     /// conntrack needs no check of its own: only directions the kernel
     /// forwarded are carried.
-    public static func of(_ interface: FastPathConfig.Interface, link: ViewLink?) -> UInt32 {
-        guard interface.policy == .routing else { return policyConntrack | (interface.wan ? wan : 0) }
-        let flags = policyRouting | (interface.wan ? wan : 0)
-        return flags | (link?.reversePathFilter == 1 ? reversePathStrict : reversePathLoose)
+    public static func of(_ interface: FastPathConfig.Interface, link: ViewLink?) -> InterfaceFlags {
+        var flags: InterfaceFlags = interface.wan ? .wan : []
+        guard interface.policy == .routing else { return flags.union(.policyConntrack) }
+        flags.insert(.policyRouting)
+        return flags.union(link?.reversePathFilter == 1 ? .reversePathStrict : .reversePathLoose)
     }
 }
 
 /// One `fp_ifaces` value (`struct fp_iface`), keyed by ingress ifindex.
 public struct InterfaceEntry: Equatable {
     public var mac: [UInt8]
-    /// Index into `fp_stats`, 1...`ReconcilePlanner.maxSlot`.
+    /// Index into `fp_stats`, 1...the planner's `maxSlot`.
     public var slot: UInt32
-    /// `InterfaceFlags` bits.
-    public var flags: UInt32
+    public var flags: InterfaceFlags
 
-    public init(mac: [UInt8], slot: UInt32, flags: UInt32) {
+    public init(mac: [UInt8], slot: UInt32, flags: InterfaceFlags) {
         self.mac = mac
         self.slot = slot
         self.flags = flags

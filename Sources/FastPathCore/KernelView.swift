@@ -1,9 +1,10 @@
-/// What a driver says it can do with XDP: the kernel's `NETDEV_XDP_ACT_*`
-/// bits (netlink `NETDEV_A_DEV_XDP_FEATURES`), same values.
+/// What a driver says it can do with XDP (netlink `NETDEV_A_DEV_XDP_FEATURES`).
+/// Raw values are this type's own: FastPathKernel maps each feature to its
+/// `NETDEV_XDP_ACT_*` bit.
 public struct XDPFeatureSet: OptionSet, Equatable, Sendable {
-    public var rawValue: UInt64
+    public var rawValue: UInt8
 
-    public init(rawValue: UInt64) {
+    public init(rawValue: UInt8) {
         self.rawValue = rawValue
     }
 

@@ -11,13 +11,12 @@ public struct InterfacePlan: Equatable {
     public var reason: String
     /// The `fp_stats` slot; nil when mode is none.
     public var slot: UInt32?
-    /// `InterfaceFlags` bits.
-    public var flags: UInt32
+    public var flags: InterfaceFlags
     /// The device's MAC, as written to `fp_ifaces`; empty when absent.
     public var mac: [UInt8]
 
     public init(section: String, device: String, ifindex: UInt32?, requested: FastPathConfig.Mode,
-                mode: EffectiveMode, reason: String, slot: UInt32?, flags: UInt32, mac: [UInt8]) {
+                mode: EffectiveMode, reason: String, slot: UInt32?, flags: InterfaceFlags, mac: [UInt8]) {
         self.section = section
         self.device = device
         self.ifindex = ifindex
@@ -60,7 +59,7 @@ public enum ReconcileStep: Equatable, CustomStringConvertible {
         case .applySettings(let settings):
             return "apply settings ipv4 \(settings.ipv4) ipv6 \(settings.ipv6) valve \(settings.valveMilliseconds) ms"
         case .setInterfaceEntry(let ifindex, let entry):
-            return "set interface entry ifindex \(ifindex) slot \(entry.slot) flags \(entry.flags)"
+            return "set interface entry ifindex \(ifindex) slot \(entry.slot) flags \(entry.flags.rawValue)"
         case .removeInterfaceEntry(let ifindex): return "remove interface entry ifindex \(ifindex)"
         case .addRedirectTarget(let ifindex): return "add redirect target ifindex \(ifindex)"
         case .removeRedirectTarget(let ifindex): return "remove redirect target ifindex \(ifindex)"
@@ -133,16 +132,15 @@ public struct ReconcilePlan: Equatable {
 /// renamed, turned off) are detached; for an ifindex the view no longer has,
 /// the kernel already dropped the programs, so only its map entries are removed.
 public enum ReconcilePlanner {
-    /// The highest `fp_stats` slot (FP_MAX_IFACES - 1; slot 0 counts unknown interfaces).
-    public static let maxSlot: UInt32 = 255
-
+    /// `maxSlot` is the data path's highest `fp_stats` slot (slot 0 counts
+    /// unknown interfaces): at most that many interfaces are active.
     public static func plan(config: FastPathConfig, view: KernelView, attached: [UInt32: AttachedState],
-                            currentRedirectTargets: [UInt32], currentSettings: DataPathSettings? = nil,
+                            currentRedirectTargets: [UInt32], maxSlot: UInt32, currentSettings: DataPathSettings? = nil,
                             networkDevices: [String: String] = [:], nativeRefusals: [String: String] = [:],
                             previousSlots: [String: UInt32] = [:]) -> ReconcilePlan {
         var interfaces = chooseModes(config: config, view: view, networkDevices: networkDevices,
                                      nativeRefusals: nativeRefusals)
-        let slotsByDevice = assignSlots(&interfaces, attached: attached, previousSlots: previousSlots)
+        let slotsByDevice = assignSlots(&interfaces, attached: attached, maxSlot: maxSlot, previousSlots: previousSlots)
 
         var anyActive = false
         for interface in interfaces where interface.mode != .none { anyActive = true }
@@ -157,7 +155,7 @@ public enum ReconcilePlanner {
         let steps = (currentSettings == settings ? [] : [.applySettings(settings)])
             + diff(interfaces, attached: attached, view: view, targets: targets, currentTargets: currentRedirectTargets)
         var flowTableIngresses: Set<UInt32> = []
-        for interface in interfaces where interface.mode != .none && interface.flags & InterfaceFlags.policyConntrack != 0 {
+        for interface in interfaces where interface.mode != .none && interface.flags.contains(.policyConntrack) {
             if let ifindex = interface.ifindex { flowTableIngresses.insert(ifindex) }
         }
         return ReconcilePlan(interfaces: interfaces, redirectTargets: targets, flowTableIngresses: flowTableIngresses,
@@ -223,9 +221,9 @@ public enum ReconcilePlanner {
 
     /// Keeps each device's slot (the one in its current entry, else its
     /// previous one), hands out the lowest free slot otherwise, preferring
-    /// slots nobody else may want back. Past 255 interfaces: mode none.
+    /// slots nobody else may want back. Past `maxSlot` interfaces: mode none.
     private static func assignSlots(_ interfaces: inout [InterfacePlan], attached: [UInt32: AttachedState],
-                                    previousSlots: [String: UInt32]) -> [String: UInt32] {
+                                    maxSlot: UInt32, previousSlots: [String: UInt32]) -> [String: UInt32] {
         let range: ClosedRange<UInt32> = 1...maxSlot
         var taken = Set<UInt32>()
         var result: [String: UInt32] = [:]

@@ -23,8 +23,9 @@ extension Daemon {
             }
             let attached = KernelSurvey.attachedState(of: Array(surveyed), entries: entries)
             let plan = ReconcilePlanner.plan(config: config, view: view, attached: attached,
-                                             currentRedirectTargets: targets, currentSettings: settings,
-                                             networkDevices: networkDevices, nativeRefusals: nativeRefusals,
+                                             currentRedirectTargets: targets, maxSlot: DataPath.maxSlot,
+                                             currentSettings: settings, networkDevices: networkDevices,
+                                             nativeRefusals: nativeRefusals,
                                              previousSlots: slots)
             var names: [UInt32: String] = [:]
             for link in view.sortedLinks { names[link.ifindex] = link.name }

@@ -193,7 +193,22 @@ public final class BPFObject {
     }
 
     /// Names of the programs in the object.
-    public var programNames: [String] {
+    public var programNames: [String] { BPFObject.programNames(of: object) }
+
+    /// Names of the object's own maps (internal `.rodata`/`.bss` maps left out).
+    public var mapNames: [String] { BPFObject.mapNames(of: object) }
+
+    /// The program and map names of the object file at `path`, opened but
+    /// not loaded (needs no privileges).
+    static func names(inFile path: String) throws(FastPathError) -> (programs: [String], maps: [String]) {
+        guard let object = path.withCString({ bpf_object__open_file($0, nil) }) else {
+            throw FastPathError("open BPF object", code: .errno(fp_errno()), subject: path)
+        }
+        defer { bpf_object__close(object) }
+        return (programNames(of: object), mapNames(of: object))
+    }
+
+    private static func programNames(of object: OpaquePointer) -> [String] {
         var names: [String] = []
         var program = bpf_object__next_program(object, nil)
         while let current = program {
@@ -203,8 +218,7 @@ public final class BPFObject {
         return names
     }
 
-    /// Names of the object's own maps (internal `.rodata`/`.bss` maps left out).
-    public var mapNames: [String] {
+    private static func mapNames(of object: OpaquePointer) -> [String] {
         var names: [String] = []
         var map = bpf_object__next_map(object, nil)
         while let current = map {

@@ -125,7 +125,7 @@ public final class DataPath {
         var value = fp_iface()
         let mac = entry.mac.count == 6 ? entry.mac : [0, 0, 0, 0, 0, 0]
         value.mac = (mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
-        value.flags = UInt16(truncatingIfNeeded: entry.flags)
+        value.flags = entry.flags.header
         value.slot = entry.slot
         if ifindex < FP_IFACE_INDEXED {
             try interfaces.update(key: ifindex, value: value)
@@ -147,7 +147,7 @@ public final class DataPath {
     public func interfaceEntries() throws(FastPathError) -> [(ifindex: UInt32, entry: InterfaceEntry)] {
         func entry(_ value: fp_iface) -> InterfaceEntry {
             let mac = [value.mac.0, value.mac.1, value.mac.2, value.mac.3, value.mac.4, value.mac.5]
-            return InterfaceEntry(mac: mac, slot: value.slot, flags: UInt32(value.flags))
+            return InterfaceEntry(mac: mac, slot: value.slot, flags: InterfaceFlags(header: value.flags))
         }
         var entries: [(ifindex: UInt32, entry: InterfaceEntry)] = []
         for (index, value) in try interfaces.arrayValues().enumerated() where value.slot != 0 {

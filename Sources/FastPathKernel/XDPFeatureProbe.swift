@@ -78,7 +78,7 @@ public final class XDPFeatureProbe {
             throw FastPathError("read XDP features", code: .none, subject: subject, hint: "no reply from netdev family")
         }
         // A device without XDP support has no bits set (attribute 0 or absent).
-        return XDPFeatureSet(rawValue: reply.features)
+        return XDPFeatureSet(netdev: reply.features)
     }
 }
 

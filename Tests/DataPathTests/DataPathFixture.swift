@@ -19,7 +19,7 @@ extension DataPath {
         try apply(DataPath.testSettings)
     }
 
-    func addInterface(ifindex: UInt32, mac: MAC, slot: UInt32, flags: UInt32 = FP_IFACE_POLICY_ROUTING) throws {
+    func addInterface(ifindex: UInt32, mac: MAC, slot: UInt32, flags: InterfaceFlags = .policyRouting) throws {
         try setInterface(ifindex: ifindex, InterfaceEntry(mac: mac, slot: slot, flags: flags))
     }
 }

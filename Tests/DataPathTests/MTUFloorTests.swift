@@ -23,7 +23,7 @@ final class MTUFloorTests: RouterTestRunFixture {
     }
 
     func testPolicyRoutingChecksTheFloorToo() throws {
-        try setFlags(lan: InterfaceFlags.policyRouting)
+        try setFlags(lan: .policyRouting)
         var frame = outbound(tcp: nil)
         frame.payload = Array(repeating: 7, count: 1000)
         try dataPath.setRouteMTUFloor(1028)
@@ -35,7 +35,7 @@ final class MTUFloorTests: RouterTestRunFixture {
     /// A 2040-byte TCP aggregate of 1000-byte segments: each leaves as a
     /// 1040-byte packet, so a floor of 1040 lets it through and 1039 does not.
     func testTCChecksTheSegmentLengthOfAGSOAggregate() throws {
-        try setFlags(lan: InterfaceFlags.policyRouting)
+        try setFlags(lan: .policyRouting)
         var frame = outbound()
         frame.payload = Array(repeating: 9, count: 2000)
         let gso = (segments: UInt32(2), size: UInt32(1000))

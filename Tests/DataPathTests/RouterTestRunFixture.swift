@@ -30,7 +30,7 @@ class RouterTestRunFixture: XCTestCase, RouterFrames {
             try dataPath.addRedirectTarget(ifindex: lanIndex)
             try dataPath.addRedirectTarget(ifindex: wanIndex)
         }
-        try setFlags(lan: InterfaceFlags.policyConntrack, wan: InterfaceFlags.policyConntrack | InterfaceFlags.wan)
+        try setFlags(lan: .policyConntrack, wan: [.policyConntrack, .wan])
         try dataPath.beat()
     }
 
@@ -38,8 +38,8 @@ class RouterTestRunFixture: XCTestCase, RouterFrames {
         lab?.destroy()
     }
 
-    /// Rewrites the ports' `fp_ifaces` entries (`InterfaceFlags` bits).
-    func setFlags(lan: UInt32, wan: UInt32 = InterfaceFlags.policyRouting | InterfaceFlags.wan) throws {
+    /// Rewrites the ports' `fp_ifaces` entries.
+    func setFlags(lan: InterfaceFlags, wan: InterfaceFlags = [.policyRouting, .wan]) throws {
         try dataPath.addInterface(ifindex: lanIndex, mac: lanMAC, slot: lanSlot, flags: lan)
         try dataPath.addInterface(ifindex: wanIndex, mac: wanMAC, slot: wanSlot, flags: wan)
     }

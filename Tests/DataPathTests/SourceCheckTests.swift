@@ -23,10 +23,10 @@ final class SourceCheckTests: RouterTestRunFixture {
     /// 198.51.100.9 routes back out of wan0, not lan0 where it arrived.
     func testStrictReversePathNeedsTheSourceToRouteBackOutOfTheIngress() throws {
         let spoofed = from("198.51.100.9")
-        try setFlags(lan: routing | InterfaceFlags.reversePathStrict)
+        try setFlags(lan: [routing, .reversePathStrict])
         try assertPassed(spoofed.bytes, "martian")
         try assertForwardedToH2(from(NamespaceLab.h1IPv4))
-        try setFlags(lan: routing | InterfaceFlags.reversePathLoose)
+        try setFlags(lan: [routing, .reversePathLoose])
         try assertForwardedToH2(spoofed)
         try setFlags(lan: routing)
         try assertForwardedToH2(spoofed)
@@ -38,7 +38,7 @@ final class SourceCheckTests: RouterTestRunFixture {
         let frame = from(NamespaceLab.h1IPv4)
         try router("ip", "route", "add", "192.0.2.0/24", "dev", "wan0", "table", "101")
         try router("ip", "rule", "add", "ipproto", "udp", "sport", "\(frame.destinationPort)", "lookup", "101")
-        try setFlags(lan: routing | InterfaceFlags.reversePathStrict)
+        try setFlags(lan: [routing, .reversePathStrict])
         try assertPassed(frame.bytes, "martian")
         try router("ip", "rule", "del", "ipproto", "udp", "sport", "\(frame.destinationPort)", "lookup", "101")
         try router("ip", "rule", "add", "ipproto", "udp", "dport", "\(frame.destinationPort)", "lookup", "101")
@@ -51,11 +51,11 @@ final class SourceCheckTests: RouterTestRunFixture {
     func testLooseReversePathNeedsAUnicastRouteBack() throws {
         try router("ip", "route", "add", "blackhole", "203.0.113.128/25")
         let martians = ["192.0.2.255", "203.0.113.9", "203.0.113.200"]
-        try setFlags(lan: routing | InterfaceFlags.reversePathLoose)
+        try setFlags(lan: [routing, .reversePathLoose])
         for source in martians {
             try assertPassed(from(source).bytes, "martian")
         }
-        try setFlags(lan: routing | InterfaceFlags.reversePathStrict)
+        try setFlags(lan: [routing, .reversePathStrict])
         for source in martians {
             try assertPassed(from(source).bytes, "martian")
         }
@@ -75,7 +75,7 @@ final class SourceCheckTests: RouterTestRunFixture {
         try dataPath.addLocalAddress(ipv4(NamespaceLab.wanIPv4), ifindex: wanIndex)
         try assertPassed(from(NamespaceLab.lanIPv4).bytes, "martian")
         try assertPassed(from(NamespaceLab.wanIPv4).bytes, "martian")
-        try setFlags(lan: routing | InterfaceFlags.reversePathLoose)
+        try setFlags(lan: [routing, .reversePathLoose])
         try assertPassed(from(NamespaceLab.lanIPv4).bytes, "martian")
         try assertForwardedToH2(from(NamespaceLab.h1IPv4))
     }

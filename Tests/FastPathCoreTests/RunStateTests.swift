@@ -53,7 +53,8 @@ final class RunStateTests: XCTestCase {
             FastPathConfig.Interface(name: "wan", device: "eth1", mode: .tc, line: 3, deviceLine: 4),
         ])
         let view = KernelView(links: [ViewLink(ifindex: 3, name: "eth0", xdpFeatures: [.basic])])
-        let plan = ReconcilePlanner.plan(config: config, view: view, attached: [:], currentRedirectTargets: [])
+        let plan = ReconcilePlanner.plan(config: config, view: view, attached: [:], currentRedirectTargets: [],
+                                         maxSlot: 8)
         let state = RunState(pid: 99, capabilities: Self.complete, plan: plan)
         XCTAssertEqual(state.interfaces, [
             RunState.Interface(device: "eth0", section: "lan", ifindex: 3, requested: .auto, mode: .xdpNative,
