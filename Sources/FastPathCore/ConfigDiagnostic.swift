@@ -46,3 +46,36 @@ public struct ConfigDiagnostic: Error, Equatable, CustomStringConvertible {
         return text
     }
 }
+
+/// Bytes from a config file as a diagnostic writes them: on one line and
+/// unambiguous.
+enum ByteText {
+    /// UTF-8 text as it is; control bytes as `\xNN`, a backslash as `\\`,
+    /// and, when the bytes are not UTF-8, every byte above 0x7F as `\xNN`.
+    static func shown(_ bytes: [UInt8]) -> String {
+        let isUTF8 = String(decoding: bytes, as: UTF8.self).utf8.elementsEqual(bytes)
+        var text: [UInt8] = []
+        for c in bytes {
+            if c == 0x5C {
+                text += [0x5C, 0x5C]
+            } else if c < 0x20 || c == 0x7F || (c >= 0x80 && !isUTF8) {
+                text += [0x5C, 0x78] + hex(Int(c), digits: 2)
+            } else {
+                text.append(c)
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// `value` in lowercase hexadecimal, at least `digits` digits.
+    static func hex(_ value: Int, digits: Int) -> [UInt8] {
+        var result: [UInt8] = []
+        var rest = value
+        repeat {
+            let digit = UInt8(rest & 15)
+            result.insert(digit < 10 ? 0x30 + digit : 0x57 + digit, at: 0)
+            rest >>= 4
+        } while rest > 0 || result.count < digits
+        return result
+    }
+}

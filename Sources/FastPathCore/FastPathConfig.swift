@@ -125,13 +125,18 @@ public struct FastPathConfig: Equatable {
     public static let maxFlowsRange = 1...1_048_576
     public static let valveTimeoutRange = 1...3600
 
-    /// Parses and validates config text. Every problem found is reported,
-    /// sorted by line; a config is returned only when there is none.
-    public static func parse(text: String, file: String) -> ConfigLoad {
-        let parsed = UCIParser.parseCollecting(text, file: file)
+    /// Parses and validates the bytes of a config file. Every problem found
+    /// is reported, sorted by line; a config is returned only when there is none.
+    public static func parse(_ bytes: [UInt8], file: String) -> ConfigLoad {
+        let parsed = UCIParser.parseCollecting(bytes, file: file)
         // Schema checks on a half-parsed file would mostly repeat the syntax errors.
         guard parsed.diagnostics.isEmpty else { return .invalid(parsed.diagnostics) }
         return validate(parsed.document)
+    }
+
+    /// Parses and validates the UTF-8 bytes of `text`.
+    public static func parse(text: String, file: String) -> ConfigLoad {
+        parse(Array(text.utf8), file: file)
     }
 
     /// Validates a parsed document against the schema.
@@ -340,7 +345,7 @@ private struct Validator {
     }
 
     /// The value of a single-value option; a `list` is reported.
-    private mutating func single(_ position: Int, _ option: UCIOption) -> String? {
+    private mutating func single(_ position: Int, _ option: UCIOption) -> [UInt8]? {
         if option.isList {
             report(position, option: option.name, line: option.line,
                    "takes a single value: use 'option \(option.name) VALUE', not 'list'")
@@ -355,9 +360,10 @@ private struct Validator {
 
     private mutating func bool(_ position: Int, _ option: UCIOption) -> Bool? {
         guard let value = single(position, option) else { return nil }
-        if Validator.trueWords.contains(value) { return true }
-        if Validator.falseWords.contains(value) { return false }
-        report(position, option: option.name, line: option.line, "invalid value '\(value)'", allowed: Validator.boolWords)
+        if Validator.trueWords.contains(where: { $0.utf8.elementsEqual(value) }) { return true }
+        if Validator.falseWords.contains(where: { $0.utf8.elementsEqual(value) }) { return false }
+        report(position, option: option.name, line: option.line, "invalid value '\(ByteText.shown(value))'",
+               allowed: Validator.boolWords)
         return nil
     }
 
@@ -365,10 +371,12 @@ private struct Validator {
         _ position: Int, _ option: UCIOption, _ type: Word.Type
     ) -> Word? where Word.RawValue == String {
         guard let value = single(position, option) else { return nil }
-        if let word = Word(rawValue: value) { return word }
         var allowed: [String] = []
-        for word in Word.allCases { allowed.append(word.rawValue) }
-        report(position, option: option.name, line: option.line, "invalid value '\(value)'", allowed: allowed)
+        for word in Word.allCases {
+            if word.rawValue.utf8.elementsEqual(value) { return word }
+            allowed.append(word.rawValue)
+        }
+        report(position, option: option.name, line: option.line, "invalid value '\(ByteText.shown(value))'", allowed: allowed)
         return nil
     }
 
@@ -377,11 +385,11 @@ private struct Validator {
     private mutating func capabilities(_ position: Int, _ option: UCIOption) -> [KernelCapability] {
         var result: [KernelCapability] = []
         for (value, line) in zip(option.values, option.lines) {
-            for word in value.split(separator: " ") {
-                if let capability = KernelCapability(rawValue: String(word)) {
+            for word in value.split(separator: 0x20) {
+                if let capability = KernelCapability.allCases.first(where: { $0.rawValue.utf8.elementsEqual(word) }) {
                     result.append(capability)
                 } else {
-                    report(position, option: option.name, line: line, "invalid value '\(word)'",
+                    report(position, option: option.name, line: line, "invalid value '\(ByteText.shown(Array(word)))'",
                            allowed: KernelCapability.allCases.map { $0.rawValue })
                 }
             }
@@ -394,49 +402,58 @@ private struct Validator {
         // Decimal digits only; more than 9 is out of every range used here.
         var number = 0
         var digits = 0
-        for c in value.utf8 {
+        for c in value {
             guard c >= 0x30 && c <= 0x39, digits < 10 else { digits = -1; break }
             number = number * 10 + Int(c - 0x30)
             digits += 1
         }
         if digits > 0 && range.contains(number) { return number }
         report(position, option: option.name, line: option.line,
-               "invalid value '\(value)': expected an integer from \(range.lowerBound) to \(range.upperBound)")
+               "invalid value '\(ByteText.shown(value))': expected an integer from \(range.lowerBound) to \(range.upperBound)")
         return nil
     }
 
-    /// A Linux interface name as the kernel's `dev_valid_name` accepts it.
     /// A netifd interface is a section of /etc/config/network: its name
-    /// is a UCI section name.
+    /// is a UCI section name (ASCII letters, digits and '_').
     private mutating func networkName(_ position: Int, _ option: UCIOption) -> String? {
         guard let value = single(position, option) else { return nil }
         var valid = !value.isEmpty
-        for c in value.utf8 where !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F) {
+        for c in value where !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F) {
             valid = false
         }
-        if valid { return value }
+        if valid { return String(decoding: value, as: UTF8.self) }
         report(position, option: option.name, line: option.line,
-               "invalid network name '\(value)': a netifd interface name has only letters, digits and '_'")
+               "invalid network name '" + ByteText.shown(value) + "': a netifd interface name has only letters, digits and '_'")
         return nil
     }
 
+    /// A Linux interface name as the kernel's `dev_valid_name` accepts it,
+    /// checked byte by byte: at most 15 bytes (IFNAMSIZ - 1), not `.` or
+    /// `..`, no `/`, `:` or byte the kernel's `isspace` takes (space, `\t`
+    /// to `\r`, and 0xA0). It must also be UTF-8: the daemon handles
+    /// interface names as text.
     private mutating func deviceName(_ position: Int, _ option: UCIOption) -> String? {
         guard let value = single(position, option) else { return nil }
+        let text = String(decoding: value, as: UTF8.self)
         var problem: String?
-        let length = value.utf8.count
-        if length > 15 {
-            problem = "longer than 15 bytes (\(length))"
-        } else if value == "." || value == ".." {
+        if value.count > 15 {
+            problem = "longer than 15 bytes (\(value.count))"
+        } else if value == [0x2E] || value == [0x2E, 0x2E] {
             problem = "'.' and '..' are not interface names"
         } else {
-            for c in value.utf8 {
+            for c in value {
                 if c == 0x2F { problem = "contains '/'"; break }
                 if c == 0x3A { problem = "contains ':'"; break }
                 if c == 0x20 || (c >= 0x09 && c <= 0x0D) { problem = "contains whitespace"; break }
+                if c == 0xA0 { problem = "contains the byte 0xa0, which the kernel takes for whitespace"; break }
             }
         }
-        guard let problem = problem else { return value }
-        report(position, option: option.name, line: option.line, "invalid device name '\(value)': \(problem)")
+        if problem == nil && !text.utf8.elementsEqual(value) {
+            problem = "not UTF-8 (fastpath handles interface names as text)"
+        }
+        guard let problem = problem else { return text }
+        report(position, option: option.name, line: option.line,
+               "invalid device name '\(ByteText.shown(value))': \(problem)")
         return nil
     }
 }

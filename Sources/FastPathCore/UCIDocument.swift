@@ -3,17 +3,15 @@
 ///
 /// Sections keep file order. A named section declared twice is one section
 /// (the second `config` line re-opens it, as libuci does) and keeps the
-/// position and line of its first declaration.
+/// position and line of its first declaration. Types and names are ASCII
+/// (libuci allows no other bytes in them); values are bytes.
 public struct UCIDocument: Equatable {
     /// The file name used in diagnostics (not opened by the parser).
     public var file: String
-    /// The name from a `package NAME` statement, if the file has one.
-    public var package: String?
     public var sections: [UCISection]
 
-    public init(file: String, package: String? = nil, sections: [UCISection] = []) {
+    public init(file: String, sections: [UCISection] = []) {
         self.file = file
-        self.package = package
         self.sections = sections
     }
 
@@ -85,18 +83,19 @@ public struct UCISection: Equatable {
 /// One option of a section: a single `option` value or the values of all
 /// `list` statements with this name.
 ///
-/// As in libuci, a later `option` replaces an earlier one (and moves to the
-/// end), and a `list` after an `option` of the same name turns it into a list
-/// that starts with the earlier value.
+/// As in libuci, a later `option` replaces an earlier one (value and line)
+/// where it stands, and a `list` after an `option` of the same name turns it
+/// into a list, in place, that starts with the earlier value.
 public struct UCIOption: Equatable {
     public var name: String
     /// Exactly one value for an `option`; one per `list` statement otherwise.
-    public var values: [String]
+    /// The bytes of the file, quotes and escapes resolved; never a NUL.
+    public var values: [[UInt8]]
     public var isList: Bool
     /// The statement line of each value, parallel to `values`.
     public var lines: [Int]
 
-    public init(name: String, values: [String], isList: Bool, lines: [Int]) {
+    public init(name: String, values: [[UInt8]], isList: Bool, lines: [Int]) {
         self.name = name
         self.values = values
         self.isList = isList
@@ -106,5 +105,5 @@ public struct UCIOption: Equatable {
     /// The first (for an `option`, the only) statement line.
     public var line: Int { lines[0] }
     /// The single value of an `option`; the last value of a list.
-    public var value: String { values[values.count - 1] }
+    public var value: [UInt8] { values[values.count - 1] }
 }

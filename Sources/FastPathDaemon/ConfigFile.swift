@@ -10,14 +10,14 @@ public enum ConfigFile {
     }
 
     public static func load(_ path: String) -> Outcome {
-        let text: String?
+        let bytes: [UInt8]?
         do {
-            text = try SmallFile.read(path)
+            bytes = try SmallFile.readBytes(path)
         } catch {
             return .invalid([error.description])
         }
-        guard let text else { return .invalid(["\(path): no such file"]) }
-        switch FastPathConfig.parse(text: text, file: path) {
+        guard let bytes else { return .invalid(["\(path): no such file"]) }
+        switch FastPathConfig.parse(bytes, file: path) {
         case .valid(let config): return .valid(config)
         case .invalid(let diagnostics): return .invalid(diagnostics.map { $0.description })
         }

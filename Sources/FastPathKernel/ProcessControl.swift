@@ -58,6 +58,11 @@ public enum ProcessControl {
 public enum SmallFile {
     /// The whole file as text, or nil if it does not exist.
     public static func read(_ path: String) throws(FastPathError) -> String? {
+        try readBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The whole file as it is, or nil if it does not exist.
+    public static func readBytes(_ path: String) throws(FastPathError) -> [UInt8]? {
         let size = path.withCString { fp_file_size($0) }
         if size == -Int(ENOENT) { return nil }
         guard size >= 0 else { throw FastPathError("read file", code: .errno(Int32(-size)), subject: path) }
@@ -68,7 +73,8 @@ public enum SmallFile {
         }
         if count == -Int(ENOENT) { return nil }
         guard count >= 0 else { throw FastPathError("read file", code: .errno(Int32(-count)), subject: path) }
-        return String(decoding: buffer[0..<min(count, buffer.count - 1)], as: UTF8.self)
+        buffer.removeSubrange(min(count, buffer.count - 1)...)
+        return buffer
     }
 
     /// Replaces the file atomically (temporary file and rename).

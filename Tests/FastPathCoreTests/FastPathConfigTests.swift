@@ -354,24 +354,65 @@ final class FastPathConfigTests: XCTestCase {
         ])
     }
 
+    /// The kernel's `dev_valid_name`, byte by byte.
     func testInvalidDeviceNames() {
-        let cases: [(String, String)] = [
-            ("abcdefghijklmnop", "longer than 15 bytes (16)"),
-            ("eth/0", "contains '/'"),
-            ("eth0:1", "contains ':'"),
-            ("eth 0", "contains whitespace"),
-            ("eth\t0", "contains whitespace"),
-            (".", "'.' and '..' are not interface names"),
-            ("..", "'.' and '..' are not interface names"),
+        let cases: [([UInt8], String, String)] = [
+            (Array("abcdefghijklmnop".utf8), "abcdefghijklmnop", "longer than 15 bytes (16)"),
+            (Array("eth/0".utf8), "eth/0", "contains '/'"),
+            (Array("eth0:1".utf8), "eth0:1", "contains ':'"),
+            (Array("eth 0".utf8), "eth 0", "contains whitespace"),
+            (Array("eth\t0".utf8), "eth\\x090", "contains whitespace"),
+            (Array("eth\u{0B}0".utf8), "eth\\x0b0", "contains whitespace"),
+            (Array("eth\r0".utf8), "eth\\x0d0", "contains whitespace"),
+            (Array(".".utf8), ".", "'.' and '..' are not interface names"),
+            (Array("..".utf8), "..", "'.' and '..' are not interface names"),
+            // The kernel's isspace() takes 0xA0 for whitespace, also inside UTF-8 (à is C3 A0).
+            (Array("lan-\u{E0}".utf8), "lan-\u{E0}", "contains the byte 0xa0, which the kernel takes for whitespace"),
+            ([0x65, 0x74, 0x68, 0xA0], "eth\\xa0", "contains the byte 0xa0, which the kernel takes for whitespace"),
+            // The length counts bytes, as IFNAMSIZ does: 9 characters, 16 bytes.
+            (Array("\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}ab".utf8), "\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}ab", "longer than 15 bytes (16)"),
         ]
-        for (device, reason) in cases {
-            XCTAssertEqual(problems("config interface 'x'\n\toption device '\(device)'\n"), [
-                "/etc/config/fastpath:2: interface 'x': option 'device': invalid device name '\(device)': \(reason)",
-            ], device)
+        for (device, shown, reason) in cases {
+            let result = FastPathConfig.parse(Array("config interface 'x'\n\toption device '".utf8) + device + Array("'\n".utf8), file: file)
+            XCTAssertEqual(result.diagnostics.map { $0.description }, [
+                "/etc/config/fastpath:2: interface 'x': option 'device': invalid device name '\(shown)': \(reason)",
+            ], shown)
         }
         // 15 bytes is the kernel's limit (IFNAMSIZ - 1); dots and dashes are fine.
         XCTAssertEqual(load(interface("abcdefghijklmno")).interfaces.first?.device, "abcdefghijklmno")
         XCTAssertEqual(load(interface("br-lan.10")).interfaces.first?.device, "br-lan.10")
+        // UTF-8 of 15 bytes (7 two-byte characters and one byte).
+        XCTAssertEqual(load(interface("\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}a")).interfaces.first?.device,
+                       "\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}a")
+    }
+
+    /// libuci hands over bytes that are not UTF-8 as they are; the kernel
+    /// would take them in a name, but fastpath handles names as text and
+    /// refuses them instead of changing them (U+FFFD would be another name,
+    /// and three bytes long).
+    func testDeviceNameThatIsNotUTF8IsRefused() {
+        let result = FastPathConfig.parse(Array("config interface 'lan'\n\toption device 'br-".utf8) + [0xFF, 0xFE] + Array("'\n".utf8), file: file)
+        XCTAssertEqual(result.diagnostics.map { $0.description }, [
+            "/etc/config/fastpath:2: interface 'lan': option 'device': invalid device name 'br-\\xff\\xfe': not UTF-8 (fastpath handles interface names as text)",
+        ])
+        // 15 bytes as they are; a decoded copy would be 19.
+        let fifteen = Array("eth0123456789".utf8) + [0xC3, 0x28]
+        XCTAssertEqual(FastPathConfig.parse(Array("config interface 'lan'\n\toption device '".utf8) + fifteen + Array("'\n".utf8), file: file)
+            .diagnostics.map { $0.description }, [
+            "/etc/config/fastpath:2: interface 'lan': option 'device': invalid device name 'eth0123456789\\xc3(': not UTF-8 (fastpath handles interface names as text)",
+        ])
+    }
+
+    /// Values other than device names are bytes too: a bad one is shown
+    /// escaped, on one line.
+    func testInvalidValuesAreShownEscaped() {
+        XCTAssertEqual(problems("config globals 'g'\n\toption mode 'tc\r\n'\n"), [
+            "/etc/config/fastpath:2: globals 'g': option 'mode': invalid value 'tc\\x0d\\x0a' (allowed: auto, native, generic, tc, off)",
+        ])
+        XCTAssertEqual(FastPathConfig.parse(Array("config globals 'g'\n\toption max_flows '1".utf8) + [0xB2] + Array("'\n".utf8), file: file)
+            .diagnostics.map { $0.description }, [
+            "/etc/config/fastpath:2: globals 'g': option 'max_flows': invalid value '1\\xb2': expected an integer from 1 to 1048576",
+        ])
     }
 
     func testDuplicateDevice() {

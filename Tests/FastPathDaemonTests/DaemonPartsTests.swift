@@ -32,6 +32,16 @@ final class DaemonPartsTests: XCTestCase {
         XCTAssertEqual(config.globals.mode, .tc)
     }
 
+    /// The file reaches the parser as its bytes: a byte that is not UTF-8
+    /// is named, not replaced, and the lines are the file's.
+    func testConfigFileIsReadAsBytes() throws {
+        let path = directory + "/fastpath"
+        let text = Array("config interface 'lan'\r\n\toption device 'eth".utf8) + [0xFF] + Array("'\r\n".utf8)
+        try Data(text).write(to: URL(fileURLWithPath: path))
+        guard case .invalid(let lines) = ConfigFile.load(path) else { return XCTFail("the device name is refused") }
+        XCTAssertEqual(lines, ["\(path):2: interface 'lan': option 'device': invalid device name 'eth\\xff': not UTF-8 (fastpath handles interface names as text)"])
+    }
+
     /// The registry survives the process: `detach` removes exactly the
     /// qdiscs fastpath created.
     func testQdiscRegistryRemembersWhatFastpathCreated() throws {
