@@ -167,20 +167,26 @@ public enum ReconcilePlanner {
     private static func chooseModes(config: FastPathConfig, view: KernelView, networkDevices: [String: String],
                                     nativeRefusals: [String: String]) -> [InterfacePlan] {
         var result: [InterfacePlan] = []
-        var sectionOfDevice: [String: String] = [:]
+        var claimed: [String: FastPathConfig.Interface] = [:]
         for interface in config.interfaces {
             let device = interface.resolvedDevice(networkDevices)
             let link = device.flatMap { view.link(named: $0) }
             var plan = InterfacePlan(section: interface.name, device: device ?? "", ifindex: link?.ifindex,
                                      requested: interface.mode, mode: .none, reason: "", slot: nil,
                                      flags: InterfaceFlags.of(interface, link: link), mac: link?.mac ?? [])
-            if let device, let other = sectionOfDevice[device] {
+            if let device, let first = claimed[device] {
                 plan.ifindex = nil
-                plan.reason = "device '\(device)' is already used by interface '\(other)'"
+                plan.reason = "device '\(device)' is already used by interface '\(first.name)'"
+                if !sameSettings(first, interface), let index = result.firstIndex(where: { $0.section == first.name }) {
+                    // Which one's policy and wan flag hold is not for fastpath to guess.
+                    result[index].mode = .none
+                    result[index].reason = "device '\(device)' is also used by interface '\(interface.name)' with other settings"
+                    plan.reason = "device '\(device)' is also used by interface '\(first.name)' with other settings"
+                }
                 result.append(plan)
                 continue
             }
-            if let device { sectionOfDevice[device] = interface.name }
+            if let device { claimed[device] = interface }
             if device == nil, let network = interface.network {
                 plan.reason = "waiting for netifd interface '\(network)' to have a device"
             } else if !config.globals.enabled {
@@ -198,6 +204,12 @@ public enum ReconcilePlanner {
             result.append(plan)
         }
         return result
+    }
+
+    /// Two sections on one device (netifd put wan and wan6 on one port)
+    /// may share it only if they ask for the same.
+    private static func sameSettings(_ a: FastPathConfig.Interface, _ b: FastPathConfig.Interface) -> Bool {
+        a.mode == b.mode && a.policy == b.policy && a.wan == b.wan && a.enabled == b.enabled
     }
 
     private static func mode(for requested: FastPathConfig.Mode, link: ViewLink,

@@ -56,10 +56,15 @@ extension Daemon {
     /// SIGHUP: a valid config replaces the running one; a bad one is
     /// reported and changes nothing.
     func reload() {
+        // The init script writes it before each SIGHUP, whatever the config.
+        let devicesBefore = networkDevices
+        readNetworkDevices()
         switch ConfigFile.load(paths.config) {
         case .invalid(let lines):
             for line in lines { log.error(line) }
-            log.error("reload refused: the config has errors; the running state is unchanged")
+            log.error("reload refused: the config has errors; the running config is kept")
+            // netifd moved an interface the running config names: follow it.
+            if networkDevices != devicesBefore { reconcile() }
         case .valid(let newConfig):
             let fixedAtLoad = newConfig.globals.loadTimeOptions(differingFrom: config.globals)
             if !fixedAtLoad.isEmpty {
@@ -69,7 +74,6 @@ extension Daemon {
             }
             config = newConfig
             log.level = newConfig.globals.logLevel
-            readNetworkDevices()
             nativeRefusals = [:]
             log.info("reloaded \(paths.config)")
             heartbeat()

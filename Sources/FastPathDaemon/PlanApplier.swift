@@ -20,6 +20,9 @@ final class PlanApplier {
         /// Device name → why native XDP could not be attached.
         var nativeRefusals: [String: String] = [:]
         var failures = 0
+        /// The settings could not be written: nothing after them was done,
+        /// since the programs would run under the settings of before.
+        var settingsFailed = false
     }
 
     func apply(_ plan: ReconcilePlan, deviceNames: [UInt32: String]) -> Outcome {
@@ -36,6 +39,10 @@ final class PlanApplier {
                 } else {
                     outcome.failures += 1
                     log.error("\(device): \(step.description) failed: \(error.description)")
+                    if case .applySettings = step {
+                        outcome.settingsFailed = true
+                        return outcome
+                    }
                 }
             }
         }

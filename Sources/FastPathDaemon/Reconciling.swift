@@ -12,7 +12,8 @@ extension Daemon {
             do {
                 (entries, targets, settings) = (try dataPath.interfaceEntries(), try dataPath.redirectTargets(), try dataPath.settings())
             } catch {
-                log.error("read the data path's maps: \(error.description); nothing changed")
+                log.error("read the data path's maps: \(error.description); nothing changed, trying again at the next wake-up")
+                needsReconcile = true
                 return
             }
             var surveyed = Set(entries.map { $0.ifindex })
@@ -30,6 +31,10 @@ extension Daemon {
             var names: [UInt32: String] = [:]
             for link in view.sortedLinks { names[link.ifindex] = link.name }
             let outcome = applier.apply(plan, deviceNames: names)
+            if outcome.settingsFailed {
+                needsReconcile = true
+                return
+            }
             slots = plan.slotsByDevice
             if outcome.nativeRefusals.isEmpty {
                 // The mirror first: once the state is written (and status

@@ -7,9 +7,8 @@ import FastPathCore
 ///
 /// Two libnl `NETLINK_NETFILTER` sockets, both bound to the network
 /// namespace of the thread that creates the monitor: a non-blocking one
-/// subscribed to NFNLGRP_CONNTRACK_NEW, _UPDATE and _DESTROY (its
-/// the daemon's `Poller` watches it), and a blocking one for
-/// dumps. Nothing is cached: every message is parsed into a transient
+/// subscribed to NFNLGRP_CONNTRACK_NEW, _UPDATE and _DESTROY, which the
+/// daemon's `Poller` watches, and a blocking one for dumps. Nothing is cached: every message is parsed into a transient
 /// libnl `nfnl_ct`, converted and freed.
 ///
 /// The kernel sends events only while someone listens, and a namespace has a

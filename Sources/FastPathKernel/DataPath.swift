@@ -92,7 +92,8 @@ public final class DataPath {
         }
     }
 
-    /// The settings in `fp_config` now (nil: never written).
+    /// The settings in `fp_config` now. A map no daemon wrote yet reads as
+    /// both families off and no valve time, which no config asks for.
     public func settings() throws(FastPathError) -> DataPathSettings? {
         guard let value = try config.lookup(key: 0) else { return nil }
         return DataPathSettings(ipv4: value.flags & FP_CONFIG_IPV4 != 0, ipv6: value.flags & FP_CONFIG_IPV6 != 0,

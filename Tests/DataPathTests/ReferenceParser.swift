@@ -1,5 +1,5 @@
 // An independent, deliberately plain model of which frames the fast path may
-// forward at all (DESIGN.md "The data path", step 1). The fuzz test checks
+// forward at all (the parse step of README.md, "The data path"). The fuzz test checks
 // that the BPF program never redirects a frame this model rejects.
 
 struct ReferenceParser {

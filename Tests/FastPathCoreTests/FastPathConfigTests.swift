@@ -28,7 +28,7 @@ final class FastPathConfigTests: XCTestCase {
 
     // MARK: - Valid configs
 
-    /// The example file from DESIGN.md, byte for byte (tabs and comments).
+    /// The project design's example config, byte for byte (tabs and comments).
     private let designExample = """
         config globals 'globals'
         \toption enabled '1'

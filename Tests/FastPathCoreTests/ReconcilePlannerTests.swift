@@ -442,11 +442,20 @@ final class ReconcilePlannerTests: XCTestCase {
         let up = planned(["lan": "br-lan", "wan": "pppoe-wan"])
         XCTAssertEqual(up.map { $0.device }, ["br-lan", "pppoe-wan"])
         XCTAssertEqual(up.map { $0.mode }, [.tc, .tc])
-        // Two interfaces netifd puts on one device (wan and wan6 on one port): the first has it.
-        let shared = planned(["lan": "br-lan", "wan": "br-lan"])
-        XCTAssertEqual(shared[0].mode, .tc)
-        XCTAssertEqual(shared[1].mode, .none)
-        XCTAssertEqual(shared[1].reason, "device 'br-lan' is already used by interface 'lan'")
+        // Two interfaces on one device that ask for different things (here
+        // wan '1' and not): neither is attached, whichever came first.
+        let conflict = planned(["lan": "br-lan", "wan": "br-lan"])
+        XCTAssertEqual(conflict.map { $0.mode }, [.none, .none])
+        XCTAssertEqual(conflict.map { $0.reason }, ["device 'br-lan' is also used by interface 'wan' with other settings",
+                                                    "device 'br-lan' is also used by interface 'lan' with other settings"])
+        // Alike (wan and wan6 on one port): the first has it.
+        var wan6 = iface("wan6", "", wan: true)
+        wan6.network = "wan6"
+        let shared = ReconcilePlanner.plan(config: config(wan, wan6), view: view, attached: [:], currentRedirectTargets: [],
+                                           maxSlot: maxSlot, currentSettings: DataPathSettings(FastPathConfig.Globals()),
+                                           networkDevices: ["wan": "pppoe-wan", "wan6": "pppoe-wan"]).interfaces
+        XCTAssertEqual(shared.map { $0.mode }, [.tc, .none])
+        XCTAssertEqual(shared[1].reason, "device 'pppoe-wan' is already used by interface 'wan'")
     }
 
     func testNetworkDevicesFileLines() {

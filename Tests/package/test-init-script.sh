@@ -132,7 +132,8 @@ procd_add_reload_trigger() { record "procd_add_reload_trigger $*"; }
 procd_add_interface_trigger() { record "procd_add_interface_trigger $*"; }
 procd_add_reload_interface_trigger() { record "procd_add_reload_interface_trigger $*"; }
 procd_add_raw_trigger() { record "procd_add_raw_trigger $*"; }
-procd_add_validation() { record "procd_add_validation $*"; }
+procd_open_validate() { record "procd_open_validate"; }
+procd_close_validate() { record "procd_close_validate"; }
 procd_add_reload_interface_trigger() { record "procd_add_reload_interface_trigger $*"; }
 uci_validate_section() { record "uci_validate_section $*"; }
 logger() { record "logger $* $(cat)"; }
@@ -255,9 +256,10 @@ check "start: stderr to the log" has_call "procd_set_param stderr 1"
 check "start: instance closed" has_call "procd_close_instance "
 check "start: reload trigger on config fastpath" has_call "procd_add_reload_trigger fastpath"
 check "start: no trigger on every interface event" lacks_call "procd_add_raw_trigger"
-check "start: validation of both section types for procd" sh -c '
-	grep -qx "procd_add_validation validate_fastpath_globals" "$1" &&
-	grep -qx "procd_add_validation validate_fastpath_interface" "$1"' sh "$CALLS"
+check "start: both section types' rules in one validate array" sh -c '
+	[ "$(grep -e "^procd_open_validate" -e "^procd_close_validate" -e "^uci_validate_section" "$1" | cut -d" " -f1-3 | tr "\n" ,)" = \
+	  "procd_open_validate,uci_validate_section fastpath globals,uci_validate_section fastpath interface,procd_close_validate," ]' \
+	sh "$CALLS"
 check "start: starts no daemon nor detaches itself" sh -c '! grep -q -e "^fastpath daemon" -e "^fastpath detach" "$1"' sh "$CALLS"
 
 # The validation functions as procd calls them: every option the daemon knows, typed.
@@ -312,13 +314,21 @@ start_fake_daemon
 run_init reload
 check "reload, daemon running: runs fastpath reload" \
 	has_call "fastpath reload -c /etc/config/fastpath --run-dir $WORK/run"
-check "reload, daemon running: no new instance" lacks_call "procd_open_instance"
-check "reload, daemon running: no detach" lacks_call "fastpath detach"
+check "reload, daemon running: the same instance and the triggers sent again, then the reload" \
+	test "$(call_line "procd_close_service set")" -gt "$(call_line "procd_open_instance")" -a \
+	"$(call_line "procd_open_instance")" -gt 0 -a "$(call_line "fastpath reload")" -gt "$(call_line "procd_close_service set")"
+check "reload, daemon running: no stop, no detach" sh -c '! grep -q -e "^procd_kill" -e "^fastpath detach" "$1"' sh "$CALLS"
 # shellcheck disable=SC2086
 run_init reload $NETWORKS NETIFD_lan=br-lan NETIFD_wan=pppoe-wan
 check "reload, a network's device changed: the daemon is told before it reloads" sh -c '
 	[ "$(cat "$2")" = "lan br-lan
 wan pppoe-wan" ] && grep -q "^fastpath reload" "$1"' sh "$CALLS" "$WORK/run/network-devices"
+check "reload, a network added: its trigger goes to procd" has_call "procd_add_reload_interface_trigger wan"
+# shellcheck disable=SC2086
+run_init reload $NETWORKS NETIFD_lan=br-lan FAKE_CHECK_FAILS=1
+check "reload, bad config: no service set (it would stop the daemon)" lacks_call "procd_open_service"
+check "reload, bad config: the devices still written, the daemon still asked (it refuses and logs)" sh -c '
+	[ "$(cat "$2")" = "lan br-lan" ] && grep -q "^fastpath reload" "$1"' sh "$CALLS" "$WORK/run/network-devices"
 stop_fake_daemon
 
 run_init reload
@@ -339,6 +349,10 @@ check "reload, enabled '0': detaches after the daemon left" \
 	test "$(call_line "procd_close_service")" -gt 0 -a "$(call_line "fastpath detach -c /etc/config/fastpath --run-dir $WORK/run")" -gt "$(call_line "procd_close_service")"
 check "reload, enabled '0': no reload" lacks_call "^fastpath reload"
 stop_fake_daemon
+# shellcheck disable=SC2086
+run_init reload UCI_globals_enabled=0 $NETWORKS
+check "reload, enabled '0': no interface triggers (netifd events do nothing)" lacks_call "procd_add_reload_interface_trigger"
+check "reload, enabled '0', nothing ran before: nothing to detach" lacks_call "^fastpath detach"
 
 # ---- stop -------------------------------------------------------------------
 start_fake_daemon
