@@ -117,6 +117,19 @@ final class DifferentialContext {
         }
     }
 
+    /// The flow directions the fast path carries (entries of the pinned fp_flows map).
+    func mirroredFlows() throws -> Int {
+        let text = try Shell.run(["bpftool", "-j", "map", "dump", "pinned", manager.pinDirectory + "/fp_flows"])
+        return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any])?.count ?? 0
+    }
+
+    /// Waits until the daemon has withdrawn every flow direction (after a
+    /// ruleset change); nothing to wait for in the kernel run.
+    func waitForNoMirroredFlows(seconds: Double = 8) throws {
+        guard isFastPath else { return }
+        try manager.waitFor("the daemon to withdraw every flow", seconds: seconds) { try mirroredFlows() == 0 }
+    }
+
     func stopBackground() {
         for command in background { command.stop() }
         background.removeAll()

@@ -18,7 +18,28 @@ enum DifferentialHarness {
         var status = ""
     }
 
-    static let settle: useconds_t = 500_000
+    /// Waits until no host's interface counters (/proc/net/dev) have moved
+    /// for 300 ms, so the last packets in flight reach the recorders; gives
+    /// up after 5 s (a background sender still running), no worse than a
+    /// fixed pause.
+    static func settle(_ lab: NamespaceLab, hosts: [String]) {
+        func counters() -> String {
+            hosts.map { (try? lab.exec($0, arguments: ["cat", "/proc/net/dev"])) ?? "" }.joined()
+        }
+        let deadline = Date().addingTimeInterval(5)
+        var last = counters()
+        var since = Date()
+        while Date() < deadline {
+            usleep(50_000)
+            let now = counters()
+            if now != last {
+                last = now
+                since = Date()
+            } else if Date().timeIntervalSince(since) >= 0.3 {
+                return
+            }
+        }
+    }
 
     /// Runs both sides, prints the report line and records any failure.
     static func check(_ scenario: DifferentialScenario, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -81,7 +102,7 @@ enum DifferentialHarness {
         }
         if !scenario.attachesItself { try context.attachFastPath() }
         try scenario.traffic(context)
-        usleep(settle)
+        settle(manager.lab, hosts: hosts)
 
         var outcome = Outcome()
         outcome.forwarded = try context.forwarded()
