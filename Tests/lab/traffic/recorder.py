@@ -12,12 +12,15 @@ discovery or MLD; --tos keeps only packets with that TOS/traffic class byte.
 A packet not addressed to this host's MAC is counted under "IF(otherhost)".
 Bytes are the IP packet's own length (header + payload).
 
-Prints "listening" once the socket is open; on SIGTERM/SIGINT prints one JSON
-list of {if, src, dst, proto, sport, dport, packets, bytes, first, last}
-(first/last: wall-clock seconds) and exits."""
+Prints "listening" once the socket is open; on SIGTERM/SIGINT reads what is
+still queued, then prints one JSON list of {if, src, dst, proto, sport,
+dport, packets, bytes, first, last} (first/last: wall-clock seconds) and
+exits. If the socket dropped packets (a full receive buffer) it prints why
+instead and exits 1: an incomplete recording would be a false difference."""
 import argparse, json, signal, socket, struct, sys, time
 
 ETH_P_ALL, PACKET_OTHERHOST, PACKET_OUTGOING = 0x0003, 3, 4
+SOL_PACKET, PACKET_STATISTICS, SO_RCVBUFFORCE = 263, 6, 33
 PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
 ND_AND_MLD = set(range(130, 138)) | {143}
 
@@ -77,22 +80,12 @@ def parse(frame):
     return src, dst, PROTO_NAMES[proto], sport, dport, length
 
 
-signal.signal(signal.SIGTERM, stop)
-signal.signal(signal.SIGINT, stop)
-sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
-sock.settimeout(0.1)
-print("listening", flush=True)
-while not stopping:
-    try:
-        frame, address = sock.recvfrom(65535)
-    except (socket.timeout, InterruptedError):
-        continue
+def record(frame, address):
     if address[2] == PACKET_OUTGOING:
-        continue
+        return
     packet = parse(frame)
     if packet is None:
-        continue
+        return
     interface = address[0] + ("(otherhost)" if address[2] == PACKET_OTHERHOST else "")
     key = (interface,) + packet[:5]
     now = time.time()
@@ -100,6 +93,37 @@ while not stopping:
     entry["packets"] += 1
     entry["bytes"] += packet[5]
     entry["last"] = now
+
+
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+try:  # as root, past net.core.rmem_max (212992 in VM guests)
+    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 1 << 24)
+except PermissionError:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
+sock.settimeout(0.1)
+print("listening", flush=True)
+while not stopping:
+    try:
+        record(*sock.recvfrom(65535))
+    except (socket.timeout, InterruptedError):
+        continue
+# what arrived before the signal but was not read yet
+sock.setblocking(False)
+while True:
+    try:
+        record(*sock.recvfrom(65535))
+    except InterruptedError:
+        continue
+    except BlockingIOError:
+        break
+# struct tpacket_stats: packets, drops since the socket opened (the first read)
+_, drops = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+if drops:
+    print(f"recorder.py: the socket dropped {drops} packets (receive buffer"
+          f" {sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)} bytes): the recording is incomplete", flush=True)
+    sys.exit(1)
 
 result = [dict(zip(("if", "src", "dst", "proto", "sport", "dport"), key), **value) for key, value in records.items()]
 json.dump(result, sys.stdout)
