@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""udp_stream.py HOST PORT SECONDS INTERVAL: sends numbered datagrams for
-SECONDS (or until SIGINT), prints "sent N echoed M corrupt K": M distinct
-echoes that came back byte for byte, K echoes that did not match anything
-sent."""
+"""udp_stream.py HOST PORT SECONDS INTERVAL [--announce]: sends numbered
+datagrams for SECONDS (or until SIGINT), prints "sent N echoed M corrupt K":
+M distinct echoes that came back byte for byte, K echoes that did not match
+anything sent. With --announce it first prints "echoing" as soon as an echo
+came back (the stream flows), or "no echo in 10 s" if none did by then."""
 import signal, socket, sys, time
 
-host, port, seconds, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+announce = "--announce" in sys.argv
+arguments = [argument for argument in sys.argv[1:] if argument != "--announce"]
+host, port, seconds, interval = arguments[0], int(arguments[1]), float(arguments[2]), float(arguments[3])
 family = socket.AF_INET6 if ":" in host else socket.AF_INET
 sock = socket.socket(family, socket.SOCK_DGRAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
@@ -21,10 +24,19 @@ def take(data):
         corrupt += 1
     else:
         echoed.add(seq)
+        announce_once("echoing")
 
 
 
 end = time.monotonic() + seconds
+started = time.monotonic()
+
+
+def announce_once(line):
+    global announce
+    if announce:
+        announce = False
+        print(line, flush=True)
 
 
 def stop_sending(signum, frame):
@@ -36,6 +48,8 @@ signal.signal(signal.SIGINT, stop_sending)
 while time.monotonic() < end:
     sock.sendto(sent.to_bytes(4, "big") + TAIL, (host, port))
     sent += 1
+    if time.monotonic() > started + 10:
+        announce_once("no echo in 10 s")
     deadline = time.monotonic() + interval
     while time.monotonic() < deadline:
         try:
