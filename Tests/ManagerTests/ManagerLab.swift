@@ -217,9 +217,13 @@ final class ManagerLab {
     // MARK: traffic
 
     /// Pings `count` times from h1 and returns how many replies came back.
+    /// With `-w`, ping waits for every reply until the deadline (the time
+    /// to send them plus 5 s), not just twice the round trip after the last
+    /// request, so a reply late on a busy machine still counts.
     func ping(_ address: String, count: Int = 5, interval: String = "0.05") throws -> Int {
+        let deadline = Int((Double(count) * (Double(interval) ?? 1)).rounded(.up)) + 5
         let result = try Shell.result(["ip", "netns", "exec", lab.h1, "ping", "-q", "-c", "\(count)", "-i", interval,
-                                       "-W", "1", address])
+                                       "-W", "1", "-w", "\(deadline)", address])
         return ManagerLab.received(in: result.stdout)
     }
 
