@@ -232,40 +232,6 @@ final class ManagerLab {
         return Int(pingOutput[range].split(separator: " ")[0]) ?? 0
     }
 
-    /// A steady ping stream h1 → h2 running in the background.
-    final class PingStream {
-        let process = Process()
-        let output = Pipe()
-        let count: Int
-
-        init(lab: NamespaceLab, address: String, count: Int, interval: String) throws {
-            self.count = count
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["ip", "netns", "exec", lab.h1, "ping", "-q", "-c", "\(count)", "-i", interval,
-                                 "-W", "2", address]
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-        }
-
-        /// Waits for the stream to end and returns ping's summary and the replies.
-        func finish() -> (summary: String, received: Int) {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let text = String(decoding: data, as: UTF8.self)
-            return (text, ManagerLab.received(in: text))
-        }
-
-        func stop() {
-            if process.isRunning { process.terminate() }
-            _ = finish()
-        }
-    }
-
-    func pingStream(_ address: String = NamespaceLab.h2IPv4, count: Int = 2000, interval: String = "0.002") throws -> PingStream {
-        try PingStream(lab: lab, address: address, count: count, interval: interval)
-    }
-
     /// VmRSS of the daemon, from /proc.
     func daemonRSS() -> String {
         let text = (try? String(contentsOfFile: "/proc/\(daemonPID)/status", encoding: .utf8)) ?? ""
