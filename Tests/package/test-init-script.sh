@@ -21,15 +21,8 @@ INIT=$ROOT/files/etc/init.d/fastpath
 CONFIG=$ROOT/files/etc/config/fastpath
 SCRIPTS="$INIT $ROOT/openwrt/cross-check.sh $ROOT/Tests/package/test-init-script.sh"
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); printf 'ok - %s\n' "$1"; }
-fail() {
-	failed=$((failed + 1))
-	printf 'not ok - %s\n' "$1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/    /'
-	return 0
-}
+# shellcheck source=/dev/null
+. "$ROOT/Tests/package/tap.sh"
 
 WORK=$(mktemp -d)
 DAEMON_PID=
@@ -41,20 +34,8 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # ---- syntax and shellcheck ------------------------------------------------
-for s in $SCRIPTS; do
-	if out=$(sh -n "$s" 2>&1); then pass "sh -n $(basename "$s")"; else fail "sh -n $s" "$out"; fi
-done
-
-if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends shellcheck; } >/dev/null 2>&1 || true
-fi
-if command -v shellcheck >/dev/null 2>&1; then
-	for s in $SCRIPTS; do
-		if out=$(shellcheck -s sh "$s" 2>&1); then pass "shellcheck -s sh $(basename "$s")"; else fail "shellcheck $s" "$out"; fi
-	done
-else
-	fail "shellcheck is not installed and could not be installed"
-fi
+# shellcheck disable=SC2086 # SCRIPTS is a list of paths
+check_scripts $SCRIPTS
 
 # ---- the stub environment -------------------------------------------------
 # A fake fastpath that records its arguments, and an rc.common stand-in that
@@ -440,5 +421,4 @@ else
 	echo "skip - fastpath check (no host build; pass the binary as the argument)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -33,16 +33,8 @@ BPF_DIR=$ROOT/build/bpf
 # procd's PATH, which rpcd and so the plugin inherit.
 ROUTER_PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); printf 'ok - %s\n' "$1"; }
-fail() {
-	failed=$((failed + 1))
-	printf 'not ok - %s\n' "$1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/    /'
-	return 0
-}
-skip() { printf 'skip - %s\n' "$1"; }
+# shellcheck source=/dev/null
+. "$ROOT/Tests/package/tap.sh"
 
 WORK=$(mktemp -d)
 LAB=
@@ -62,19 +54,8 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # ---- syntax, shellcheck, the files as installed -----------------------------
-for s in $SCRIPTS; do
-	if out=$(sh -n "$s" 2>&1); then pass "sh -n $(basename "$s")"; else fail "sh -n $s" "$out"; fi
-done
-if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends shellcheck; } >/dev/null 2>&1 || true
-fi
-if command -v shellcheck >/dev/null 2>&1; then
-	for s in $SCRIPTS; do
-		if out=$(shellcheck -s sh "$s" 2>&1); then pass "shellcheck -s sh $(basename "$s")"; else fail "shellcheck $s" "$out"; fi
-	done
-else
-	fail "shellcheck is not installed and could not be installed"
-fi
+# shellcheck disable=SC2086 # SCRIPTS is a list of paths
+check_scripts $SCRIPTS
 
 # rpcd only runs regular files with the owner's execute bit.
 if [ -f "$PLUGIN" ] && [ -x "$PLUGIN" ]; then pass "the plugin is an executable file"; else fail "the plugin is an executable file" "$(ls -l "$PLUGIN" 2>&1)"; fi
@@ -254,8 +235,7 @@ fi
 # ---- the real binary --------------------------------------------------------
 if [ ! -x "$BIN" ]; then
 	skip "call status against fastpath status --json ($BIN missing: run make)"
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	summary
 	exit
 fi
 
@@ -279,8 +259,7 @@ why=
 [ -z "$why" ] && ! command -v nsenter >/dev/null 2>&1 && why="no nsenter"
 if [ -n "$why" ]; then
 	skip "call status against a running daemon ($why)"
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	summary
 	exit
 fi
 
@@ -362,5 +341,4 @@ else
 	fail "the namespace lab (Tests/lab/lab.sh up)" "$out"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
