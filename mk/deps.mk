@@ -3,13 +3,14 @@
 # deps` installs the missing ones (as root), so a fresh machine needs nothing
 # else but make and the Swift toolchain in /opt/swift (its clang builds the BPF
 # objects). procps: sysctl; netbase: /etc/protocols, for the protocol names in
-# the nftables rulesets; busybox: the router's shell, for the package scripts'
-# tests (`make fresh-check` finds what a minimal Debian lacks,
+# the nftables rulesets; busybox-static: the router's shell, for the package
+# scripts' tests (static: virtme-ng refuses a dynamic busybox it finds, and
+# the VM lab stops booting) (`make fresh-check` finds what a minimal Debian lacks,
 # and reads this list).
 DEB_PACKAGES := gcc libc6-dev libbpf-dev bpftool libnl-3-dev libnl-route-3-dev libnl-genl-3-dev \
                 libnl-nf-3-dev libelf-dev zlib1g-dev pkg-config iproute2 nftables conntrack \
                 iputils-ping ethtool tcpdump iperf3 jq util-linux procps netbase python3 shellcheck \
-                busybox
+                busybox-static
 
 # `make demo`, `make test`, `make bench` and `make test-kernels` are meant as
 # the first command on a fresh machine: each depends on `deps`, then starts a

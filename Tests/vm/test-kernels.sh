@@ -170,6 +170,15 @@ apt_install() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 }
 
+# A statically linked busybox on PATH (virtme-ng refuses a dynamic one).
+static_busybox() {
+	for name in busybox-static busybox.static busybox; do
+		path=$(command -v "$name") || continue
+		file -L "$path" 2>/dev/null | grep -q 'statically linked' && return 0
+	done
+	return 1
+}
+
 ensure_tools() {
 	missing=
 	command -v qemu-system-x86_64 >/dev/null || missing="$missing qemu-system-x86"
@@ -177,8 +186,7 @@ ensure_tools() {
 	command -v file >/dev/null || missing="$missing file"
 	# virtme-ng builds an initramfs with busybox for kernels whose virtio and
 	# 9p drivers are modules, as Debian's are
-	command -v busybox-static >/dev/null || command -v busybox.static >/dev/null ||
-		command -v busybox >/dev/null || missing="$missing busybox-static"
+	static_busybox || missing="$missing busybox-static"
 	python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || missing="$missing python3"
 	# shellcheck disable=SC2086 # one package a word
 	[ -z "$missing" ] || apt_install $missing
