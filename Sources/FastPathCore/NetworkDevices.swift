@@ -6,9 +6,9 @@ public enum NetworkDevices {
     /// the file is the init script's, not the user's.
     public static func parse(_ text: String) -> [String: String] {
         var devices: [String: String] = [:]
-        for line in RunState.split(Array(text.utf8), on: 0x0A) {
-            let words = RunState.split(line, on: 0x20)
-            guard words.count == 2, !words[0].isEmpty, !words[1].isEmpty else { continue }
+        for line in Array(text.utf8).split(separator: 0x0A) {
+            let words = line.split(separator: 0x20)
+            guard words.count == 2 else { continue }
             devices[String(decoding: words[0], as: UTF8.self)] = String(decoding: words[1], as: UTF8.self)
         }
         return devices
